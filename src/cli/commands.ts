@@ -1,0 +1,231 @@
+import type { ApiResource } from '../domain/api-resources/api-resource.schema.ts';
+import type { Application } from '../domain/applications/application.schema.ts';
+import type { ApplicationWithSecret } from '../domain/applications/application.service.ts';
+import type { SigningKeyInfo } from '../domain/signing-keys/signing-key.schema.ts';
+import type { OperationName } from '../runtime/operations.ts';
+import { apiToWire, applicationToWire, keyToWire } from './wire.ts';
+
+/** One CLI command: its flags, how they become an operation's input, and how its result prints. */
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  multiple?: boolean;
+  value?: string;
+  description: string;
+  required?: boolean;
+}
+
+export interface CommandSpec {
+  group: string;
+  name: string;
+  summary: string;
+  options: Record<string, OptionSpec>;
+  operation: OperationName;
+  /** flags → operation input; throws UsageError for flag-level mistakes */
+  toInput(values: Record<string, string | boolean | string[] | undefined>): unknown;
+  /** maps an input field name back to the flag that sets it, for error messages */
+  flagFor?: Record<string, string>;
+  print(result: unknown, json: boolean): string;
+}
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+const JSON_FLAG: OptionSpec = { type: 'boolean', description: 'print the result as one JSON object (or array)' };
+
+const list = (value: unknown): string[] | undefined =>
+  typeof value === 'string'
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
+
+function integer(flag: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^\d+$/.test(value)) throw new UsageError(`--${flag} must be a whole number of seconds, not ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+function table(rows: string[][]): string {
+  if (rows.length === 0) return '';
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+const json = (value: unknown) => JSON.stringify(value, null, 2);
+
+function printApplicationWithSecret(result: unknown, asJson: boolean, verb: string): string {
+  const { application, clientSecret } = result as ApplicationWithSecret;
+  if (asJson) return json(applicationToWire(application, clientSecret));
+  const lines = [`${verb} application "${application.name}"`, `  client_id:     ${application.clientId}`];
+  if (clientSecret) lines.push(`  client_secret: ${clientSecret}`, '', 'The client secret is shown only this once: store it now.');
+  return lines.join('\n');
+}
+
+export const COMMANDS: CommandSpec[] = [
+  {
+    group: 'apis',
+    name: 'create',
+    summary: 'register an API (resource server) that tokens can be issued for',
+    operation: 'apis.create',
+    options: {
+      identifier: { type: 'string', value: 'URI', required: true, description: 'absolute URI naming the API; becomes the tokens\' `aud` (the `audience`/`resource` clients send)' },
+      name: { type: 'string', value: 'TEXT', required: true, description: 'human-readable name' },
+      scopes: { type: 'string', value: 'LIST', description: 'comma-separated scopes the API defines, e.g. read,write' },
+      'signing-alg': { type: 'string', value: 'ALG', description: 'JWS algorithm of its access tokens: ES256 (default) or RS256' },
+      'token-format': { type: 'string', value: 'FORMAT', description: 'jwt (default) or opaque' },
+      'token-ttl': { type: 'string', value: 'SECONDS', description: 'access-token lifetime (default ACCESS_TOKEN_TTL_SECONDS)' },
+      json: JSON_FLAG,
+    },
+    flagFor: { identifier: 'identifier', name: 'name', scopes: 'scopes', signingAlg: 'signing-alg', accessTokenFormat: 'token-format', accessTokenTtlSeconds: 'token-ttl' },
+    toInput: (v) => ({
+      identifier: v.identifier,
+      name: v.name,
+      scopes: list(v.scopes) ?? [],
+      signingAlg: v['signing-alg'],
+      accessTokenFormat: v['token-format'],
+      accessTokenTtlSeconds: integer('token-ttl', v['token-ttl']),
+    }),
+    print: (result, asJson) => {
+      const api = result as ApiResource;
+      return asJson ? json(apiToWire(api)) : `Created API "${api.name}" (${api.identifier}) with scopes: ${api.scopes.join(', ') || '(none)'}`;
+    },
+  },
+  {
+    group: 'apis',
+    name: 'list',
+    summary: 'list registered APIs',
+    operation: 'apis.list',
+    options: { json: JSON_FLAG },
+    toInput: () => ({}),
+    print: (result, asJson) => {
+      const apis = result as ApiResource[];
+      if (asJson) return json(apis.map(apiToWire));
+      if (!apis.length) return 'No APIs registered.';
+      return table([
+        ['IDENTIFIER', 'NAME', 'SCOPES', 'ALG', 'FORMAT', 'TTL'],
+        ...apis.map((a) => [a.identifier, a.name, a.scopes.join(','), a.signingAlg, a.accessTokenFormat, `${a.accessTokenTtlSeconds}s`]),
+      ]);
+    },
+  },
+  {
+    group: 'apis',
+    name: 'delete',
+    summary: 'remove an API',
+    operation: 'apis.delete',
+    options: {
+      identifier: { type: 'string', value: 'URI', required: true, description: 'the API to remove' },
+      force: { type: 'boolean', description: 'also remove it from the applications granted it' },
+      json: JSON_FLAG,
+    },
+    toInput: (v) => ({ identifier: v.identifier, force: v.force === true }),
+    print: (result, asJson) => (asJson ? json(result) : `Deleted API ${(result as { deleted: string }).deleted}`),
+  },
+  {
+    group: 'clients',
+    name: 'create',
+    summary: 'register an application (OAuth client); prints its secret once',
+    operation: 'clients.create',
+    options: {
+      name: { type: 'string', value: 'TEXT', required: true, description: 'unique name of the application' },
+      type: { type: 'string', value: 'TYPE', description: 'confidential (default: has a secret) or public' },
+      'grant-types': { type: 'string', value: 'LIST', description: 'comma-separated: client_credentials (default), authorization_code, refresh_token' },
+      api: { type: 'string', multiple: true, value: 'URI', description: 'an API it may request tokens for (repeatable)' },
+      scopes: { type: 'string', value: 'LIST', description: 'comma-separated scopes it may request on each --api (default: all the API\'s scopes)' },
+      'redirect-uri': { type: 'string', multiple: true, value: 'URI', description: 'redirect URI for authorization_code (repeatable)' },
+      json: JSON_FLAG,
+    },
+    flagFor: { name: 'name', clientType: 'type', grantTypes: 'grant-types', apis: 'api', redirectUris: 'redirect-uri' },
+    toInput: (v) => {
+      const scopes = list(v.scopes);
+      const apis = (v.api as string[] | undefined) ?? [];
+      if (scopes && apis.length === 0) throw new UsageError('--scopes needs at least one --api');
+      return {
+        name: v.name,
+        clientType: v.type,
+        grantTypes: list(v['grant-types']),
+        apis: apis.map((identifier) => ({ identifier, scopes })),
+        redirectUris: (v['redirect-uri'] as string[] | undefined) ?? [],
+      };
+    },
+    print: (result, asJson) => printApplicationWithSecret(result, asJson, 'Created'),
+  },
+  {
+    group: 'clients',
+    name: 'list',
+    summary: 'list applications (never their secrets)',
+    operation: 'clients.list',
+    options: { json: JSON_FLAG },
+    toInput: () => ({}),
+    print: (result, asJson) => {
+      const apps = result as Application[];
+      if (asJson) return json(apps.map((a) => applicationToWire(a)));
+      if (!apps.length) return 'No applications registered.';
+      return table([
+        ['CLIENT_ID', 'NAME', 'TYPE', 'GRANT_TYPES', 'APIS', 'SECRET'],
+        ...apps.map((a) => [a.clientId, a.name, a.clientType, a.grantTypes.join(','), a.apis.map((g) => g.identifier).join(','), a.secretHint ? `${a.secretHint}…` : '-']),
+      ]);
+    },
+  },
+  {
+    group: 'clients',
+    name: 'show',
+    summary: 'show one application',
+    operation: 'clients.show',
+    options: { 'client-id': { type: 'string', value: 'ID', required: true, description: 'the application\'s client_id' }, json: JSON_FLAG },
+    toInput: (v) => ({ clientId: v['client-id'] }),
+    print: (result) => json(applicationToWire(result as Application)),
+  },
+  {
+    group: 'clients',
+    name: 'rotate-secret',
+    summary: 'replace an application\'s secret; prints the new one once',
+    operation: 'clients.rotate-secret',
+    options: { 'client-id': { type: 'string', value: 'ID', required: true, description: 'the application\'s client_id' }, json: JSON_FLAG },
+    toInput: (v) => ({ clientId: v['client-id'] }),
+    print: (result, asJson) => printApplicationWithSecret(result, asJson, 'Rotated the secret of'),
+  },
+  {
+    group: 'clients',
+    name: 'delete',
+    summary: 'remove an application; its tokens stop being accepted at introspection',
+    operation: 'clients.delete',
+    options: { 'client-id': { type: 'string', value: 'ID', required: true, description: 'the application\'s client_id' }, json: JSON_FLAG },
+    toInput: (v) => ({ clientId: v['client-id'] }),
+    print: (result, asJson) => (asJson ? json(result) : `Deleted application ${(result as { deleted: string }).deleted}`),
+  },
+  {
+    group: 'keys',
+    name: 'list',
+    summary: 'list signing keys and their states',
+    operation: 'keys.list',
+    options: { json: JSON_FLAG },
+    toInput: () => ({}),
+    print: (result, asJson) => {
+      const keys = result as SigningKeyInfo[];
+      if (asJson) return json(keys.map(keyToWire));
+      return table([
+        ['KID', 'ALG', 'STATE', 'CREATED', 'RETIRE_AFTER'],
+        ...keys.map((k) => [k.kid, k.alg, k.state, new Date(k.createdAt).toISOString(), k.retireAfter ? new Date(k.retireAfter).toISOString() : '-']),
+      ]);
+    },
+  },
+  {
+    group: 'keys',
+    name: 'rotate',
+    summary: 'add new signing keys; old ones stay published until their tokens expire',
+    operation: 'keys.rotate',
+    options: { json: JSON_FLAG },
+    toInput: () => ({}),
+    print: (result, asJson) => {
+      const keys = result as SigningKeyInfo[];
+      if (asJson) return json(keys.map(keyToWire));
+      const active = keys.filter((k) => k.state === 'active').map((k) => `${k.alg} ${k.kid}`);
+      return `Rotated signing keys. Now signing with:\n  ${active.join('\n  ')}`;
+    },
+  },
+];

@@ -1,0 +1,162 @@
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { ZodError } from 'zod';
+import { type Config, ConfigError, loadConfig } from '../config/config.ts';
+import { DataDirLockedError, readLockOwner } from '../db/data-dir-lock.ts';
+import { openDatabase } from '../db/database.ts';
+import { MigrationError, migrate, pendingMigrations } from '../db/migrator.ts';
+import { AppError } from '../lib/app-error.ts';
+import { createLogger, type Logger } from '../lib/logger.ts';
+import { MasterKeyError } from '../runtime/master-key.ts';
+import { serve } from '../runtime/serve.ts';
+import { COMMANDS, type CommandSpec, UsageError } from './commands.ts';
+import { commandHelp, groupHelp, MIGRATE_HELP, rootHelp, SERVE_HELP } from './help.ts';
+import { executeOperation } from './run-operation.ts';
+
+/** CLI entry point: returns the process exit code. 0 ok, 1 failed, 2 usage error. */
+export async function main(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
+  const out = (text: string) => process.stdout.write(`${text}\n`);
+  const fail = (text: string, code = 1) => {
+    process.stderr.write(`gatehouse: ${text}\n`);
+    return code;
+  };
+
+  const [first, second, ...rest] = argv;
+  if (first === '--help' || first === '-h' || first === 'help') {
+    out(rootHelp());
+    return 0;
+  }
+  if (first === '--version') {
+    out((await import('../../package.json', { with: { type: 'json' } })).default.version);
+    return 0;
+  }
+
+  let config: Config;
+  try {
+    config = loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return fail(err.message);
+    throw err;
+  }
+
+  try {
+    if (first === undefined || first === 'serve') {
+      if (second === '--help' || second === '-h') {
+        out(SERVE_HELP);
+        return 0;
+      }
+      if (second !== undefined) return fail(`serve takes no arguments (got '${second}'); configure it with environment variables`, 2);
+      return await serve(config);
+    }
+    // CLI commands log only warnings, to stderr, so stdout stays machine-readable.
+    const log = createLogger({ level: env.LOG_LEVEL ?? 'warn', destination: process.stderr as never, name: 'gatehouse-cli' });
+    if (first === 'migrate') return await runMigrate(config, log, argv.slice(1), out, fail);
+
+    const group = COMMANDS.filter((c) => c.group === first);
+    if (group.length === 0) return fail(`unknown command '${first}'. Run 'gatehouse --help' for the list.`, 2);
+    if (second === undefined || second === '--help' || second === '-h') {
+      out(groupHelp(first));
+      return second === undefined ? 2 : 0;
+    }
+    const command = group.find((c) => c.name === second);
+    if (!command) return fail(`unknown command '${first} ${second}'. Run 'gatehouse ${first} --help' for the list.`, 2);
+    return await runCommand(command, rest, config, log, out, fail);
+  } catch (err) {
+    if (err instanceof UsageError) return fail(err.message, 2);
+    if (err instanceof ConfigError || err instanceof MasterKeyError || err instanceof MigrationError || err instanceof DataDirLockedError) return fail(err.message);
+    if (err instanceof AppError) return fail(`${err.message}${describeDetails(err.details)}`);
+    throw err;
+  }
+}
+
+function describeDetails(details: Record<string, unknown> | undefined): string {
+  if (!details) return '';
+  const parts = Object.entries(details).filter(([, v]) => v !== undefined && typeof v !== 'object').map(([k, v]) => `${k}=${v}`);
+  return parts.length ? ` (${parts.join(', ')})` : '';
+}
+
+async function runCommand(
+  command: CommandSpec,
+  args: string[],
+  config: Config,
+  log: Logger,
+  out: (t: string) => void,
+  fail: (t: string, code?: number) => number,
+): Promise<number> {
+  const options = Object.fromEntries(
+    Object.entries(command.options).map(([flag, spec]) => [flag, { type: spec.type, ...(spec.multiple ? { multiple: true } : {}) }]),
+  );
+  let values: Record<string, string | boolean | string[] | undefined>;
+  try {
+    ({ values } = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }) as {
+      values: Record<string, string | boolean | string[] | undefined>;
+    });
+  } catch (err) {
+    return fail(`${(err as Error).message.split('\n')[0]}. Run 'gatehouse ${command.group} ${command.name} --help'.`, 2);
+  }
+  if (values.help) {
+    out(commandHelp(command));
+    return 0;
+  }
+  for (const [flag, spec] of Object.entries(command.options)) {
+    if (spec.required && (values[flag] === undefined || values[flag] === '')) return fail(`--${flag} is required. Run 'gatehouse ${command.group} ${command.name} --help'.`, 2);
+  }
+  const input = command.toInput(values);
+  const actor = `cli:${safeUsername()}`;
+  let result: unknown;
+  try {
+    result = await executeOperation(config, log, command.operation, input, actor);
+  } catch (err) {
+    if (err instanceof ZodError) return fail(describeZodError(err, command), 2);
+    if (err instanceof AppError && err.code === 'guard.invalid_input') return fail(err.message, 2);
+    throw err;
+  }
+  out(command.print(result, values.json === true));
+  return 0;
+}
+
+function describeZodError(err: ZodError, command: CommandSpec): string {
+  const issue = err.issues[0];
+  if (!issue) return 'invalid input';
+  const field = String(issue.path[0] ?? '');
+  const flag = command.flagFor?.[field];
+  return `${flag ? `--${flag}` : field || 'input'}: ${issue.message}`;
+}
+
+function safeUsername(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function runMigrate(config: Config, log: Logger, args: string[], out: (t: string) => void, fail: (t: string, code?: number) => number): Promise<number> {
+  let values: { status?: boolean; help?: boolean };
+  try {
+    ({ values } = parseArgs({ args, options: { status: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }));
+  } catch (err) {
+    return fail(`${(err as Error).message.split('\n')[0]}. Run 'gatehouse migrate --help'.`, 2);
+  }
+  if (values.help) {
+    out(MIGRATE_HELP);
+    return 0;
+  }
+  if (config.database.kind === 'pglite' && readLockOwner(config.dataDir)?.role === 'server') {
+    out('A server is running on this data directory; it applied pending migrations when it started.');
+    return 0;
+  }
+  const db = await openDatabase(config.database, { log, role: 'cli migrate' });
+  try {
+    if (values.status) {
+      const pending = await pendingMigrations(db);
+      out(pending.length ? `Pending migrations:\n  ${pending.join('\n  ')}` : 'The database is up to date.');
+      return pending.length ? 1 : 0;
+    }
+    const result = await migrate(db);
+    out(result.applied.length ? `Applied migrations:\n  ${result.applied.join('\n  ')}` : 'The database is up to date.');
+    return 0;
+  } finally {
+    await db.close();
+  }
+}

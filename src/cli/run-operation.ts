@@ -1,0 +1,66 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config/config.ts';
+import { DataDirLockedError, readLockOwner } from '../db/data-dir-lock.ts';
+import { openDatabase } from '../db/database.ts';
+import { migrate, pendingMigrations } from '../db/migrator.ts';
+import { AppError } from '../lib/app-error.ts';
+import { systemClock } from '../lib/clock.ts';
+import { deriveKeys } from '../lib/secrets.ts';
+import { callControlSocket } from '../runtime/control-socket.ts';
+import { verifyMasterKey } from '../runtime/key-check.ts';
+import { loadMasterKey } from '../runtime/master-key.ts';
+import { type OperationName, runOperation } from '../runtime/operations.ts';
+import { createServices } from '../runtime/services.ts';
+
+/**
+ * Runs an operation where it can run: on PostgreSQL, in this process; on the embedded database,
+ * in the server that holds it (through its control socket) or, if none runs, in this process
+ * holding the data-directory lock itself.
+ */
+export async function executeOperation(config: Config, log: Logger, name: OperationName, input: unknown, actor: string): Promise<unknown> {
+  if (config.database.kind === 'pglite') {
+    const owner = readLockOwner(config.dataDir);
+    if (owner) return viaServer(config, owner.role, name, input, actor);
+    try {
+      return await locally(config, log, name, input, actor);
+    } catch (err) {
+      // A server started between our check and our open: ask it instead.
+      if (err instanceof DataDirLockedError) return viaServer(config, err.owner.role, name, input, actor);
+      throw err;
+    }
+  }
+  return locally(config, log, name, input, actor);
+}
+
+async function viaServer(config: Config, role: string, name: OperationName, input: unknown, actor: string): Promise<unknown> {
+  if (role !== 'server') {
+    throw new AppError('cli.busy', `the data directory ${config.dataDir} is in use by another gatehouse command (${role}); try again`, { status: 409 });
+  }
+  const response = await callControlSocket(config.dataDir, name, input, actor).catch((cause: Error) => {
+    throw new AppError('cli.server_unreachable', `a server holds ${config.dataDir} but its control socket did not answer: ${cause.message}`, { status: 503, cause });
+  });
+  if (response.error) throw new AppError(response.error.code, response.error.message, { status: response.error.status, details: response.error.details });
+  return response.result;
+}
+
+async function locally(config: Config, log: Logger, name: OperationName, input: unknown, actor: string): Promise<unknown> {
+  const keys = deriveKeys(loadMasterKey(config, log));
+  const db = await openDatabase(config.database, { log, role: `cli ${name}` });
+  try {
+    if (db.kind === 'pglite') {
+      // Nobody else can be using it: bring the embedded database up to date, as the server would.
+      await migrate(db);
+    } else {
+      const pending = await pendingMigrations(db);
+      if (pending.length) {
+        throw new AppError('cli.migrations_pending', `the database needs migrations first: run 'gatehouse migrate' (pending: ${pending.join(', ')})`, { status: 409 });
+      }
+    }
+    await verifyMasterKey(db, keys.checkValue);
+    const services = createServices({ db, config, keys, clock: systemClock });
+    if (name.startsWith('keys.')) await services.signingKeys.ensureKeys(actor);
+    return await runOperation(services, name, input, actor);
+  } finally {
+    await db.close();
+  }
+}

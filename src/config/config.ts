@@ -1,0 +1,95 @@
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { EnvSchema } from './schema.ts';
+
+export type DatabaseConfig =
+  | { kind: 'pglite'; dataDir: string }
+  | { kind: 'postgres'; url: string; poolSize: number };
+
+/** Typed, frozen configuration. The only thing in Gatehouse built from `process.env`. */
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  host: string | undefined;
+  issuer: string;
+  dataDir: string;
+  database: DatabaseConfig;
+  masterKey: { kind: 'value'; value: Buffer } | { kind: 'file'; path: string; isDefault: boolean };
+  logLevel: string;
+  accessTokenTtlSeconds: number;
+  defaultSigningAlg: 'ES256' | 'RS256';
+  trustProxy: boolean;
+  shutdownGraceSeconds: number;
+  requestBodyLimitBytes: number;
+  workers: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`invalid configuration:\n${issues.map((i) => `  - ${i}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function describeIssues(error: z.ZodError): string[] {
+  return error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`);
+}
+
+/** Parses the environment. Throws ConfigError naming every variable that is wrong. */
+export function loadConfig(environment: Record<string, string | undefined>): Config {
+  // An empty variable means "unset", as in most twelve-factor tooling.
+  const present = Object.fromEntries(Object.entries(environment).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error));
+  const env = parsed.data;
+  const issues: string[] = [];
+
+  const issuer = (env.ISSUER ?? `http://localhost:${env.PORT}`).replace(/\/$/, '');
+  const issuerUrl = new URL(issuer);
+  if (issuerUrl.search || issuerUrl.hash) issues.push('ISSUER: must not have a query or fragment');
+  if (
+    env.NODE_ENV === 'production' &&
+    issuerUrl.protocol === 'http:' &&
+    !['localhost', '127.0.0.1', '[::1]'].includes(issuerUrl.hostname)
+  ) {
+    issues.push('ISSUER: must be https in production (a TLS-terminating proxy may sit in front, see TRUST_PROXY)');
+  }
+  if (env.WORKERS > 1 && !env.DATABASE_URL) {
+    issues.push('WORKERS: more than one worker needs PostgreSQL (DATABASE_URL); the embedded database is single-process');
+  }
+
+  const dataDir = resolve(env.DATA_DIR);
+  const database: DatabaseConfig = env.DATABASE_URL
+    ? { kind: 'postgres', url: env.DATABASE_URL, poolSize: env.DATABASE_POOL_SIZE }
+    : { kind: 'pglite', dataDir };
+
+  let masterKey: Config['masterKey'];
+  if (env.MASTER_KEY) {
+    const value = Buffer.from(env.MASTER_KEY, 'base64url');
+    if (value.length < 32) issues.push('MASTER_KEY: must decode to at least 32 bytes');
+    masterKey = { kind: 'value', value };
+  } else if (env.MASTER_KEY_FILE) {
+    masterKey = { kind: 'file', path: isAbsolute(env.MASTER_KEY_FILE) ? env.MASTER_KEY_FILE : resolve(env.MASTER_KEY_FILE), isDefault: false };
+  } else {
+    masterKey = { kind: 'file', path: resolve(dataDir, 'master.key'), isDefault: true };
+  }
+
+  if (issues.length) throw new ConfigError(issues);
+
+  return Object.freeze({
+    env: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    issuer,
+    dataDir,
+    database: Object.freeze(database),
+    masterKey: Object.freeze(masterKey),
+    logLevel: env.LOG_LEVEL,
+    accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+    defaultSigningAlg: env.DEFAULT_SIGNING_ALG,
+    trustProxy: env.TRUST_PROXY,
+    shutdownGraceSeconds: env.SHUTDOWN_GRACE_SECONDS,
+    requestBodyLimitBytes: env.REQUEST_BODY_LIMIT_BYTES,
+    workers: env.WORKERS,
+  });
+}

@@ -1,0 +1,89 @@
+import { z } from 'zod';
+
+const boolean = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+/**
+ * Every environment variable Gatehouse reads. `docs/configuration.md` and the README's table are
+ * generated from the `.describe()` texts (`npm run docs:config`), and CI checks they are current.
+ */
+export const EnvSchema = z.object({
+  NODE_ENV: z
+    .enum(['development', 'production', 'test'])
+    .default('development')
+    .describe('`production` refuses development-only defaults (generated master key on PostgreSQL, http issuer on a non-loopback host).'),
+  PORT: port.default(3000).describe('TCP port the HTTP server listens on.'),
+  HOST: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Interface to bind. Unset: all interfaces (IPv6 and IPv4).'),
+  ISSUER: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('Issuer identifier: the public base URL clients use. Default `http://localhost:$PORT`. No trailing slash, query or fragment.'),
+  DATA_DIR: z
+    .string()
+    .min(1)
+    .default('./data')
+    .describe('Directory of the embedded database (PGlite), its lock, control socket and the generated master key file.'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional()
+    .describe('PostgreSQL connection URL. Unset: the embedded database in DATA_DIR.'),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10).describe('PostgreSQL connections per process.'),
+  MASTER_KEY: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43,}={0,2}$/, 'must be at least 32 random bytes, base64url (e.g. `openssl rand -base64 32 | tr +/ -_`)')
+    .optional()
+    .describe('Secret (≥ 32 bytes, base64url) from which the keys that encrypt signing keys at rest and digest client secrets are derived. Every instance sharing a database must use the same value. Unset: read from MASTER_KEY_FILE, generated there on first start.'),
+  MASTER_KEY_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('File holding the master key when MASTER_KEY is unset. Default `$DATA_DIR/master.key` (created with mode 0600).'),
+  LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info')
+    .describe('pino log level.'),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(86400 * 30)
+    .default(3600)
+    .describe('Default access-token lifetime for APIs that do not set their own.'),
+  DEFAULT_SIGNING_ALG: z
+    .enum(['ES256', 'RS256'])
+    .default('ES256')
+    .describe('JWS algorithm of access tokens for APIs that do not set their own.'),
+  TRUST_PROXY: boolean
+    .default(false)
+    .describe('Trust `X-Forwarded-Proto`/`X-Forwarded-For` from a TLS-terminating proxy in front of Gatehouse.'),
+  SHUTDOWN_GRACE_SECONDS: z.coerce
+    .number()
+    .min(0)
+    .max(300)
+    .default(10)
+    .describe('On SIGTERM/SIGINT, how long in-flight requests may take before connections are closed.'),
+  REQUEST_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024)
+    .default(64 * 1024)
+    .describe('Largest request body accepted by Gatehouse\'s own endpoints (introspection, revocation, admin API).'),
+  WORKERS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(1)
+    .describe('HTTP worker processes (PostgreSQL only). 1 serves from the main process.'),
+});
+
+export type Env = z.infer<typeof EnvSchema>;

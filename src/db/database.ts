@@ -1,0 +1,168 @@
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { Logger } from 'pino';
+import type { DatabaseConfig } from '../config/config.ts';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.ts';
+import { PrismaClient } from './generated/client.ts';
+
+export type { PrismaClient };
+export type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
+
+/** Raw SQL inside one transaction, for the migrator and other bootstrap steps. */
+export interface RawSql {
+  /** runs a script of one or more statements, no parameters */
+  exec(script: string): Promise<void>;
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+}
+
+export interface Database {
+  kind: 'pglite' | 'postgres';
+  prisma: PrismaClient;
+  /** Runs `fn` in a transaction on one connection (multi-statement scripts allowed). */
+  rawTransaction<T>(fn: (sql: RawSql) => Promise<T>): Promise<T>;
+  /**
+   * Subscribes to a NOTIFY channel. `onReset` fires when notifications may have been missed
+   * (a dropped listener connection), so callers can reload what they cache.
+   */
+  listen(channel: string, onMessage: (payload: string) => void, onReset: () => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  log: Logger;
+  /** who holds the PGlite lock, shown to a second process that is refused */
+  role: string;
+}
+
+export async function openDatabase(config: DatabaseConfig, options: OpenOptions): Promise<Database> {
+  return config.kind === 'pglite' ? openPglite(config.dataDir, options) : openPostgres(config.url, config.poolSize, options);
+}
+
+async function openPglite(dataDir: string, { log, role }: OpenOptions): Promise<Database> {
+  const lock: DataDirLock = acquireDataDirLock(dataDir, role);
+  let pglite: PGlite;
+  try {
+    pglite = await PGlite.create({ dataDir: `${dataDir}/pgdata` });
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  // pglite-prisma-adapter 0.6 is typed against an older driver-adapter-utils; the runtime contract matches.
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) as unknown as PrismaPg });
+  let closed = false;
+  log.debug({ dataDir }, 'opened embedded database');
+  return {
+    kind: 'pglite',
+    prisma,
+    rawTransaction: (fn) =>
+      pglite.transaction((tx) =>
+        fn({
+          exec: async (script) => {
+            await tx.exec(script);
+          },
+          query: async <T>(sql: string, params?: unknown[]) => (await tx.query<T>(sql, params)).rows,
+        }),
+      ),
+    async listen(channel, onMessage) {
+      // One process owns the directory, so every NOTIFY comes from this instance and none is lost.
+      const unlisten = await pglite.listen(channel, onMessage);
+      return unlisten;
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await prisma.$disconnect();
+      // PGlite keeps the event loop alive until closed, and an unclosed directory is not clean.
+      await pglite.close();
+      lock.release();
+    },
+  };
+}
+
+async function openPostgres(url: string, poolSize: number, { log }: OpenOptions): Promise<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'gatehouse' });
+  pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL connection failed'));
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  const listeners = new Set<pg.Client>();
+  let closed = false;
+
+  return {
+    kind: 'postgres',
+    prisma,
+    async rawTransaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn({
+          exec: async (script) => {
+            await client.query(script);
+          },
+          query: async <T>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as T[],
+        });
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    async listen(channel, onMessage, onReset) {
+      let client: pg.Client | undefined;
+      let stopped = false;
+      let retryTimer: NodeJS.Timeout | undefined;
+      const connect = async (isReconnect: boolean): Promise<void> => {
+        const c = new pg.Client({ connectionString: url, application_name: 'gatehouse-listener' });
+        c.on('notification', (msg) => {
+          if (msg.channel === channel && msg.payload !== undefined) onMessage(msg.payload);
+        });
+        c.on('error', (err) => {
+          log.warn({ err }, 'change listener connection lost; reconnecting');
+          listeners.delete(c);
+          c.end().catch(() => {});
+          scheduleReconnect();
+        });
+        await c.connect();
+        await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+        if (stopped) {
+          await c.end();
+          return;
+        }
+        client = c;
+        listeners.add(c);
+        // Anything published while we were disconnected is lost: tell the caller to reload.
+        if (isReconnect) onReset();
+      };
+      const scheduleReconnect = () => {
+        if (stopped || closed || retryTimer) return;
+        retryTimer = setTimeout(() => {
+          retryTimer = undefined;
+          connect(true).catch((err) => {
+            log.warn({ err }, 'change listener reconnect failed');
+            scheduleReconnect();
+          });
+        }, 1000);
+        retryTimer.unref();
+      };
+      await connect(false);
+      return async () => {
+        stopped = true;
+        if (retryTimer) clearTimeout(retryTimer);
+        if (client) {
+          listeners.delete(client);
+          await client.end().catch(() => {});
+        }
+      };
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all([...listeners].map((c) => c.end().catch(() => {})));
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}

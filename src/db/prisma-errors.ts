@@ -1,0 +1,19 @@
+import { Prisma } from './generated/client.ts';
+
+/**
+ * Prisma errors are mapped here and nowhere else. Only the two a caller can act on get a meaning;
+ * every other error propagates unchanged and becomes a 500 at the HTTP boundary.
+ */
+
+/** P2002: a unique constraint failed. The caller turns it into its own "already exists" error. */
+export function isUniqueViolation(err: unknown, field?: string): boolean {
+  if (!(err instanceof Prisma.PrismaClientKnownRequestError) || err.code !== 'P2002') return false;
+  if (!field) return true;
+  const target = (err.meta?.target ?? err.meta?.driverAdapterError) as unknown;
+  return JSON.stringify(target ?? '').includes(field);
+}
+
+/** P2025: the record to update or delete does not exist. Stores return null for it. */
+export function isRecordNotFound(err: unknown): boolean {
+  return err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025';
+}

@@ -1,0 +1,12 @@
+import { defineErrors } from '../../lib/app-error.ts';
+
+export const applicationError = defineErrors('application', {
+  not_found: { status: 404, message: 'no application has this client_id' },
+  name_taken: { status: 409, message: 'an application with this name already exists' },
+  unknown_api: { status: 400, message: 'no API has this identifier' },
+  unknown_scope: { status: 400, message: 'the API does not define this scope' },
+  duplicate_api: { status: 400, message: 'an API is listed twice' },
+  public_client_credentials: { status: 400, message: 'a public client cannot use the client_credentials grant: it has no secret' },
+  redirect_uri_required: { status: 400, message: 'the authorization_code grant needs at least one redirect URI' },
+  no_secret: { status: 400, message: 'public clients have no secret to rotate' },
+});

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { ResourceIdentifier, ScopeToken } from '../api-resources/api-resource.schema.ts';
+
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+export const GrantType = z.enum(['client_credentials', 'authorization_code', 'refresh_token', DEVICE_CODE_GRANT]);
+export type GrantType = z.infer<typeof GrantType>;
+
+export const ClientType = z.enum(['confidential', 'public']);
+export type ClientType = z.infer<typeof ClientType>;
+
+/** RFC 6749 §3.1.2: absolute URI, no fragment. http only for loopback (RFC 8252 §7.3). */
+export const RedirectUri = z
+  .string()
+  .max(2048)
+  .refine((v) => {
+    const url = URL.parse(v);
+    if (!url || v.includes('#')) return false;
+    if (url.protocol === 'http:') return ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+    return true;
+  }, 'must be an absolute URI without a fragment; plain http only for loopback hosts');
+
+export const ApiGrant = z.object({
+  identifier: ResourceIdentifier,
+  /** the API's scopes this application may request; all of them if omitted */
+  scopes: z.array(ScopeToken).optional(),
+});
+export type ApiGrant = z.infer<typeof ApiGrant>;
+
+export const CreateApplication = z.object({
+  name: z.string().trim().min(1).max(200),
+  clientType: ClientType.default('confidential'),
+  grantTypes: z.array(GrantType).min(1).default(['client_credentials']),
+  redirectUris: z.array(RedirectUri).max(50).default([]),
+  apis: z.array(ApiGrant).max(100).default([]),
+  skipAuthorization: z.boolean().default(false),
+});
+export type CreateApplication = z.input<typeof CreateApplication>;
+
+export interface GrantedApi {
+  identifier: string;
+  scopes: string[];
+}
+
+/** An application as shown to operators: never carries its secret or the secret's digest. */
+export interface Application {
+  id: string;
+  clientId: string;
+  name: string;
+  clientType: ClientType;
+  grantTypes: GrantType[];
+  redirectUris: string[];
+  skipAuthorization: boolean;
+  isActive: boolean;
+  apis: GrantedApi[];
+  /** first characters of the current secret, to tell secrets apart; null for public clients */
+  secretHint: string | null;
+  secretRotatedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** What client authentication needs: the application plus its secret digest. */
+export interface ClientRecord extends Application {
+  clientSecretDigest: string | null;
+}

@@ -1,0 +1,29 @@
+import type { JWK } from 'jose';
+import type { SigningAlg } from '../api-resources/api-resource.schema.ts';
+
+/** Algorithms Gatehouse keeps a key for. ES256 signs access tokens by default; RS256 is what every JOSE library accepts (and RFC 9068 §4 asks resource servers to support). */
+export const SIGNING_ALGS: readonly SigningAlg[] = ['ES256', 'RS256'];
+
+export type KeyState = 'active' | 'retiring' | 'retired';
+
+/** A signing key as operators see it: never the private part. */
+export interface SigningKeyInfo {
+  kid: string;
+  alg: SigningAlg;
+  state: KeyState;
+  createdAt: Date;
+  rotatedAt: Date | null;
+  retireAfter: Date | null;
+}
+
+/** Keys in use right now: what signs (active) and what is published (active + retiring). */
+export interface KeyRing {
+  /** private JWKs, active keys first: oidc-provider signs with the first key of an algorithm */
+  privateJwks: JWK[];
+  /** public JWKs for the JWKS document */
+  publicJwks: JWK[];
+  /** kid of the active key per algorithm */
+  activeKid: Partial<Record<SigningAlg, string>>;
+  /** when the next retiring key drops out of the JWKS (reload then), if any */
+  nextChangeAt: Date | null;
+}

@@ -1,0 +1,52 @@
+import Router from '@koa/router';
+import Koa from 'koa';
+import type { Logger } from 'pino';
+import type { ApplicationService } from '../domain/applications/application.service.ts';
+import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
+import { normalizeProtocolErrors } from '../oidc/error-compat.ts';
+import type { TokenInspector } from '../oidc/token-inspector.ts';
+import { errorBoundary } from './middleware/error-boundary.ts';
+import { requestContext } from './middleware/request-context.ts';
+import type { ProviderSlot } from './provider-slot.ts';
+import { type ReadinessCheck, registerHealthRoutes } from './routes/health.ts';
+import { registerProtocolRoutes } from './routes/protocol.ts';
+import { registerWellKnownRoutes } from './routes/well-known.ts';
+
+export interface AppDeps {
+  issuer: string;
+  log: Logger;
+  trustProxy: boolean;
+  cookieKeys: string[];
+  bodyLimitBytes: number;
+  provider: ProviderSlot;
+  keyRing: () => KeyRing;
+  applications: ApplicationService;
+  inspector: TokenInspector;
+  readiness: ReadinessCheck[];
+  isShuttingDown: () => boolean;
+}
+
+/**
+ * The Koa application: request context and error boundary around Gatehouse's own routes, then
+ * oidc-provider for every protocol route Gatehouse does not serve itself.
+ */
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa();
+  app.proxy = deps.trustProxy;
+  // oidc-provider's middleware runs on this app's contexts: its cookies need the same keys.
+  app.keys = deps.cookieKeys;
+  app.silent = true; // errors are logged by the boundary, with the request id
+
+  const router = new Router();
+  registerHealthRoutes(router, { checks: deps.readiness, isShuttingDown: deps.isShuttingDown });
+  registerWellKnownRoutes(router, { keyRing: deps.keyRing, provider: deps.provider });
+  registerProtocolRoutes(router, { applications: deps.applications, inspector: deps.inspector, bodyLimitBytes: deps.bodyLimitBytes });
+
+  app.use(requestContext(deps.log));
+  app.use(errorBoundary(deps.issuer));
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: false }));
+  app.use(normalizeProtocolErrors(deps.issuer));
+  app.use(deps.provider.middleware);
+  return app;
+}

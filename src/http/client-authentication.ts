@@ -1,0 +1,47 @@
+import type { Context } from 'koa';
+import { errors } from 'oidc-provider';
+import type { ApplicationService } from '../domain/applications/application.service.ts';
+import type { ClientRecord } from '../domain/applications/application.schema.ts';
+
+/**
+ * Client authentication for the endpoints Gatehouse serves itself (introspection, revocation):
+ * client_secret_basic (RFC 6749 §2.3.1, with its form-urlencoding of id and secret) or
+ * client_secret_post. Public clients cannot authenticate, so they cannot call these endpoints.
+ * Every failure is the same 401 `invalid_client`, so callers cannot probe which client ids exist.
+ */
+export async function authenticateClient(ctx: Context, form: Record<string, string>, applications: ApplicationService): Promise<ClientRecord> {
+  const credentials = readCredentials(ctx.get('authorization'), form);
+  const record = await applications.findClient(credentials.clientId);
+  if (!record || !applications.verifySecret(record, credentials.secret)) {
+    throw new errors.InvalidClientAuth();
+  }
+  return record;
+}
+
+function formDecode(value: string): string {
+  return decodeURIComponent(value.replace(/\+/g, '%20'));
+}
+
+function readCredentials(header: string, form: Record<string, string>): { clientId: string; secret: string } {
+  if (header) {
+    if (form.client_secret !== undefined) throw new errors.InvalidRequest('client authentication must only be provided using one mechanism');
+    const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(header.trim());
+    if (!match?.[1]) throw new errors.InvalidRequest('invalid authorization header value format');
+    const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon < 1) throw new errors.InvalidRequest('invalid authorization header value format');
+    let clientId: string;
+    let secret: string;
+    try {
+      clientId = formDecode(decoded.slice(0, colon));
+      secret = formDecode(decoded.slice(colon + 1));
+    } catch {
+      throw new errors.InvalidRequest('client_id and client_secret in the authorization header are not properly encoded');
+    }
+    if (form.client_id !== undefined && form.client_id !== clientId) throw new errors.InvalidRequest('client_id mismatch');
+    if (!secret) throw new errors.InvalidClientAuth();
+    return { clientId, secret };
+  }
+  if (form.client_id && form.client_secret) return { clientId: form.client_id, secret: form.client_secret };
+  throw new errors.InvalidClientAuth();
+}

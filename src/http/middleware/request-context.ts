@@ -1,0 +1,36 @@
+import { randomUUID } from 'node:crypto';
+import type { Context, Next } from 'koa';
+import type { Logger } from 'pino';
+
+declare module 'koa' {
+  interface DefaultState {
+    reqId: string;
+    log: Logger;
+  }
+}
+
+const INCOMING_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * Gives each request an id (a caller's well-formed `X-Request-Id`, or a new UUID), echoes it back,
+ * attaches `ctx.state.log` (a child logger carrying it), and writes one access-log line.
+ * The path is logged without its query string: queries can carry codes and state.
+ */
+export function requestContext(log: Logger) {
+  return async function requestContextMiddleware(ctx: Context, next: Next): Promise<void> {
+    const incoming = ctx.get('x-request-id');
+    const reqId = INCOMING_ID.test(incoming) ? incoming : randomUUID();
+    ctx.state.reqId = reqId;
+    ctx.state.log = log.child({ reqId });
+    ctx.set('X-Request-Id', reqId);
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      const ms = Math.round((performance.now() - started) * 100) / 100;
+      const line = { method: ctx.method, path: ctx.path, status: ctx.status, ms };
+      if (ctx.status >= 500) ctx.state.log.error(line, 'request');
+      else ctx.state.log.info(line, 'request');
+    }
+  };
+}

@@ -1,0 +1,59 @@
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Keys derived from the one MASTER_KEY. Each purpose gets its own HKDF-derived subkey, so a key
+ * used for one job is never reused for another.
+ */
+export interface DerivedKeys {
+  /** pepper for the keyed digest of generated secrets (client secrets, API tokens) */
+  digestKey: Buffer;
+  /** AES-256-GCM key that encrypts private signing keys at rest */
+  encryptionKey: Buffer;
+  /** keys that sign oidc-provider's cookies */
+  cookieKeys: string[];
+  /** a value stored in the database to detect a server started with the wrong MASTER_KEY */
+  checkValue: string;
+}
+
+function derive(master: Buffer, info: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), `gatehouse ${info}`, 32));
+}
+
+export function deriveKeys(master: Buffer): DerivedKeys {
+  return {
+    digestKey: derive(master, 'secret digest v1'),
+    encryptionKey: derive(master, 'signing key encryption v1'),
+    cookieKeys: [derive(master, 'cookie signing v1').toString('base64url')],
+    checkValue: derive(master, 'key check v1').subarray(0, 16).toString('base64url'),
+  };
+}
+
+/** HMAC-SHA-256 of a secret under the server-side pepper, base64url. O(1), safe to index. */
+export function digestSecret(digestKey: Buffer, secret: string): string {
+  return createHmac('sha256', digestKey).update(secret, 'utf8').digest('base64url');
+}
+
+/** Constant-time comparison of two digests (or any two strings). */
+export function equalDigests(a: string, b: string): boolean {
+  const left = Buffer.from(a);
+  const right = Buffer.from(b);
+  return left.length === right.length && timingSafeEqual(left, right);
+}
+
+/** AES-256-GCM; output is `v1.<iv>.<tag>.<ciphertext>` in base64url. */
+export function encrypt(key: Buffer, plaintext: string, associatedData: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(associatedData));
+  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+  return ['v1', iv, cipher.getAuthTag(), body].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
+}
+
+export function decrypt(key: Buffer, sealed: string, associatedData: string): string {
+  const [version, iv, tag, body] = sealed.split('.');
+  if (version !== 'v1' || !iv || !tag || body === undefined) throw new Error('unrecognised ciphertext format');
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+  decipher.setAAD(Buffer.from(associatedData));
+  decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+  return Buffer.concat([decipher.update(Buffer.from(body, 'base64url')), decipher.final()]).toString('utf8');
+}

@@ -1,0 +1,94 @@
+import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Logger } from 'pino';
+import type { ApiResourceService } from '../domain/api-resources/api-resource.service.ts';
+import type { ApplicationService } from '../domain/applications/application.service.ts';
+import type { OidcArtifactStore } from '../domain/oidc-artifacts/oidc-artifact.store.ts';
+import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
+import { equalDigests } from '../lib/secrets.ts';
+import { createAdapterClass } from './adapter.ts';
+import { subscribeProviderEvents } from './events.ts';
+import { renderProtocolErrorPage } from './error-page.ts';
+import { resourceIndicators } from './resources.ts';
+import { OIDC_ROUTES } from './routes.ts';
+
+export interface ProviderDeps {
+  issuer: string;
+  apis: ApiResourceService;
+  applications: ApplicationService;
+  artifacts: OidcArtifactStore;
+  cookieKeys: string[];
+  defaultAccessTokenTtlSeconds: number;
+  trustProxy: boolean;
+  log: Logger;
+}
+
+/** Grant types this build serves; clients' other grant types are hidden from oidc-provider. */
+export const ENABLED_GRANT_TYPES: ReadonlySet<string> = new Set(['client_credentials', 'authorization_code', 'refresh_token']);
+
+/**
+ * Builds the oidc-provider instance for one key ring. oidc-provider takes its keys at
+ * construction, so a key rotation builds a new instance and swaps it in (see http/provider-slot.ts).
+ * Each option links to https://github.com/panva/node-oidc-provider/tree/main/docs#configuration-options.
+ */
+export function buildProvider(deps: ProviderDeps, keyRing: KeyRing): Provider {
+  const { issuer, apis, applications, artifacts, log } = deps;
+
+  const configuration: Configuration = {
+    // #adapter — clients from applications, everything else in oidc_artifacts
+    adapter: createAdapterClass({ artifacts, applications, enabledGrantTypes: ENABLED_GRANT_TYPES }),
+    // #clients — none static: applications are registered with the CLI or the admin API
+    clients: [],
+    // #jwks — active keys first: for an algorithm, oidc-provider signs with the first matching key
+    jwks: { keys: keyRing.privateJwks as NonNullable<Configuration['jwks']>['keys'] },
+    // #cookies
+    cookies: { keys: deps.cookieKeys },
+    routes: OIDC_ROUTES,
+    // #clientauthmethods — no HMAC-based client_secret_jwt: secrets are stored only as digests
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
+    responseTypes: ['code', 'none'],
+    enabledJWA: {
+      idTokenSigningAlgValues: ['RS256', 'ES256'],
+      userinfoSigningAlgValues: ['RS256', 'ES256'],
+    },
+    features: {
+      devInteractions: { enabled: false },
+      // #featuresclientcredentials — RFC 6749 §4.4
+      clientCredentials: { enabled: true },
+      // #featuresintrospection / #featuresrevocation — on so discovery advertises them; Gatehouse
+      // serves both endpoints itself (http/routes/introspection.ts) to cover JWT access tokens too.
+      introspection: { enabled: true },
+      revocation: { enabled: true },
+      // #featuresresourceindicators — RFC 8707, plus `audience`
+      resourceIndicators: resourceIndicators({ apis, applications, keyRing: () => keyRing }) as NonNullable<Configuration['features']>['resourceIndicators'],
+    },
+    // #ttl
+    ttl: {
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? deps.defaultAccessTokenTtlSeconds,
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? deps.defaultAccessTokenTtlSeconds,
+    },
+    // #renderError — the HTML error page for browser-facing endpoints
+    renderError: renderProtocolErrorPage,
+    async findAccount() {
+      // Sign-in flows arrive with the people issue; until then no account exists.
+      return undefined;
+    },
+  };
+
+  const provider = new Provider(issuer, configuration);
+  provider.proxy = deps.trustProxy;
+
+  // Issue #631 of oidc-provider: the supported hook for hashed client secrets. The metadata's
+  // client_secret holds the keyed digest (client-metadata.ts), so compare digests in constant time.
+  const clientPrototype = provider.Client.prototype as unknown as {
+    clientSecret?: string;
+    compareClientSecret(this: { clientSecret?: string }, actual: string): boolean;
+  };
+  clientPrototype.compareClientSecret = function compareClientSecret(actual: string): boolean {
+    return typeof actual === 'string' && !!this.clientSecret && equalDigests(applications.digest(actual), this.clientSecret);
+  };
+
+  subscribeProviderEvents(provider, log);
+  return provider;
+}
+
+export type { KoaContextWithOIDC, Provider };

@@ -1,0 +1,160 @@
+import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, type JWTPayload, jwtVerify } from 'jose';
+import type Provider from 'oidc-provider';
+import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
+import type { TokenRevocationService } from '../domain/token-revocations/token-revocation.service.ts';
+import type { OidcArtifactStore } from '../domain/oidc-artifacts/oidc-artifact.store.ts';
+
+/**
+ * Introspection (RFC 7662) and revocation (RFC 7009) for every token Gatehouse issues.
+ * oidc-provider's own endpoints refuse JWT access tokens (it does not store them), so Gatehouse
+ * answers both endpoints: JWTs are verified against our keys and checked against the `jti`
+ * denylist; opaque tokens are looked up through oidc-provider's models.
+ */
+
+export type IntrospectionResponse = { active: false } | ({ active: true } & Record<string, unknown>);
+
+/** What the caller learns about a token it presented, before any policy is applied. */
+export type InspectedToken =
+  | { kind: 'jwt'; payload: JWTPayload & { client_id?: string; scope?: string } }
+  | { kind: 'opaque'; token: OpaqueToken };
+
+interface OpaqueToken {
+  kind: string;
+  jti: string;
+  clientId: string;
+  accountId?: string;
+  grantId?: string;
+  exp?: number;
+  iat?: number;
+  scope?: string;
+  aud?: string | string[];
+  sid?: string;
+  extra?: Record<string, unknown>;
+  tokenType?: string;
+  isValid: boolean;
+  destroy(): Promise<void>;
+}
+
+const JWT_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+export function looksLikeJwt(value: string): boolean {
+  if (!JWT_SHAPE.test(value)) return false;
+  try {
+    decodeProtectedHeader(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface TokenInspectorDeps {
+  issuer: string;
+  revocations: TokenRevocationService;
+  artifacts: OidcArtifactStore;
+  provider: () => Provider;
+  keyRing: () => KeyRing;
+}
+
+export function createTokenInspector({ issuer, revocations, artifacts, provider, keyRing }: TokenInspectorDeps) {
+  // The verifier follows the key ring: rebuilt (once) whenever the published keys change.
+  let verifierFor: KeyRing | undefined;
+  let jwks: ReturnType<typeof createLocalJWKSet> | undefined;
+  const currentJwks = () => {
+    const ring = keyRing();
+    if (ring !== verifierFor || !jwks) {
+      jwks = createLocalJWKSet({ keys: ring.publicJwks });
+      verifierFor = ring;
+    }
+    return jwks;
+  };
+
+  /** A JWT we signed and that has not expired, or null (bad signature, other issuer, expired…). */
+  async function verifyJwt(value: string) {
+    try {
+      const { payload } = await jwtVerify(value, currentJwks(), { issuer, typ: 'at+jwt', algorithms: ['ES256', 'RS256'] });
+      return payload as JWTPayload & { client_id?: string; scope?: string };
+    } catch (err) {
+      if (err instanceof joseErrors.JOSEError || err instanceof TypeError) return null;
+      throw err;
+    }
+  }
+
+  async function findOpaque(value: string, hint: string | undefined): Promise<OpaqueToken | undefined> {
+    const p = provider() as unknown as Record<'AccessToken' | 'ClientCredentials' | 'RefreshToken', { find(v: string): Promise<OpaqueToken | undefined> }>;
+    const order: Array<'AccessToken' | 'ClientCredentials' | 'RefreshToken'> =
+      hint === 'refresh_token' ? ['RefreshToken', 'AccessToken', 'ClientCredentials'] : ['AccessToken', 'ClientCredentials', 'RefreshToken'];
+    for (const model of order) {
+      const found = await p[model].find(value);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  /** Grant-bound opaque tokens are only as alive as their grant (as oidc-provider checks). */
+  async function grantIsAlive(token: OpaqueToken): Promise<boolean> {
+    if (!token.grantId) return true;
+    const grant = (await (provider() as unknown as { Grant: { find(id: string): Promise<{ clientId: string; accountId: string; isExpired: boolean } | undefined> } }).Grant.find(
+      token.grantId,
+    )) as { clientId: string; accountId: string; isExpired: boolean } | undefined;
+    return !!grant && !grant.isExpired && grant.clientId === token.clientId && grant.accountId === token.accountId;
+  }
+
+  return {
+    /** RFC 7662 §2.2 response for `value`. Unknown, expired, revoked or foreign tokens are `{ active: false }`. */
+    async introspect(value: string, hint: string | undefined): Promise<IntrospectionResponse> {
+      if (looksLikeJwt(value)) {
+        const payload = await verifyJwt(value);
+        if (!payload || typeof payload.jti !== 'string' || revocations.isRevoked(payload.jti)) return { active: false };
+        const { iss, sub, aud, exp, iat, nbf, jti, client_id, scope, ...extra } = payload;
+        return { ...extra, active: true, iss, sub, aud, exp, iat, nbf, jti, client_id, scope, token_type: 'Bearer' };
+      }
+      const token = await findOpaque(value, hint);
+      if (!token?.isValid || !(await grantIsAlive(token))) return { active: false };
+      return {
+        ...token.extra,
+        active: true,
+        iss: issuer,
+        sub: token.accountId ?? (token.kind === 'ClientCredentials' ? token.clientId : undefined),
+        aud: token.aud,
+        exp: token.exp,
+        iat: token.iat,
+        client_id: token.clientId,
+        scope: token.scope || undefined,
+        sid: token.sid,
+        token_type: token.kind === 'RefreshToken' ? undefined : (token.tokenType ?? 'Bearer'),
+      };
+    },
+
+    /** Finds a live token for revocation; null when it is not ours, expired or malformed. */
+    async inspect(value: string, hint: string | undefined): Promise<InspectedToken | null> {
+      if (looksLikeJwt(value)) {
+        const payload = await verifyJwt(value);
+        return payload ? { kind: 'jwt', payload } : null;
+      }
+      const token = await findOpaque(value, hint);
+      return token ? { kind: 'opaque', token } : null;
+    },
+
+    /** RFC 7009 §2.1: makes the token unusable. JWTs go on the denylist until they expire. */
+    async revoke(found: InspectedToken): Promise<void> {
+      if (found.kind === 'jwt') {
+        const { jti, exp, client_id } = found.payload;
+        if (typeof jti !== 'string' || typeof exp !== 'number') return;
+        await revocations.revoke({ jti, exp, clientId: client_id ?? null });
+        return;
+      }
+      const { token } = found;
+      await token.destroy();
+      // A refresh or grant-bound access token takes its whole grant with it, as in oidc-provider.
+      if (token.grantId && (token.kind === 'RefreshToken' || token.kind === 'AccessToken')) {
+        await artifacts.revokeByGrantId(token.grantId);
+      }
+    },
+
+    ownerOf(found: InspectedToken): string | undefined {
+      return found.kind === 'jwt' ? found.payload.client_id : found.token.clientId;
+    },
+  };
+}
+
+export type TokenInspector = ReturnType<typeof createTokenInspector>;
