@@ -46,14 +46,22 @@ const list = (value: unknown): string[] | undefined =>
 
 function integer(flag: string, value: unknown): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !/^\d+$/.test(value)) throw new UsageError(`--${flag} must be a whole number of seconds, not ${JSON.stringify(value)}`);
+  if (typeof value !== 'string' || !/^\d+$/.test(value))
+    throw new UsageError(`--${flag} must be a whole number of seconds, not ${JSON.stringify(value)}`);
   return Number(value);
 }
 
 function table(rows: string[][]): string {
   if (rows.length === 0) return '';
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 const json = (value: unknown) => JSON.stringify(value, null, 2);
@@ -73,7 +81,12 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'register an API (resource server) that tokens can be issued for',
     operation: 'apis.create',
     options: {
-      identifier: { type: 'string', value: 'URI', required: true, description: 'absolute URI naming the API; becomes the tokens\' `aud` (the `audience`/`resource` clients send)' },
+      identifier: {
+        type: 'string',
+        value: 'URI',
+        required: true,
+        description: "absolute URI naming the API; becomes the tokens' `aud` (the `audience`/`resource` clients send)",
+      },
       name: { type: 'string', value: 'TEXT', required: true, description: 'human-readable name' },
       scopes: { type: 'string', value: 'LIST', description: 'comma-separated scopes the API defines, e.g. read,write' },
       'signing-alg': { type: 'string', value: 'ALG', description: 'JWS algorithm of its access tokens: ES256 (default) or RS256' },
@@ -81,7 +94,14 @@ export const COMMANDS: CommandSpec[] = [
       'token-ttl': { type: 'string', value: 'SECONDS', description: 'access-token lifetime (default ACCESS_TOKEN_TTL_SECONDS)' },
       json: JSON_FLAG,
     },
-    flagFor: { identifier: 'identifier', name: 'name', scopes: 'scopes', signingAlg: 'signing-alg', accessTokenFormat: 'token-format', accessTokenTtlSeconds: 'token-ttl' },
+    flagFor: {
+      identifier: 'identifier',
+      name: 'name',
+      scopes: 'scopes',
+      signingAlg: 'signing-alg',
+      accessTokenFormat: 'token-format',
+      accessTokenTtlSeconds: 'token-ttl',
+    },
     toInput: (v) => ({
       identifier: v.identifier,
       name: v.name,
@@ -92,7 +112,9 @@ export const COMMANDS: CommandSpec[] = [
     }),
     print: (result, asJson) => {
       const api = result as ApiResource;
-      return asJson ? json(apiToWire(api)) : `Created API "${api.name}" (${api.identifier}) with scopes: ${api.scopes.join(', ') || '(none)'}`;
+      return asJson
+        ? json(apiToWire(api))
+        : `Created API "${api.name}" (${api.identifier}) with scopes: ${api.scopes.join(', ') || '(none)'}`;
     },
   },
   {
@@ -133,9 +155,17 @@ export const COMMANDS: CommandSpec[] = [
     options: {
       name: { type: 'string', value: 'TEXT', required: true, description: 'unique name of the application' },
       type: { type: 'string', value: 'TYPE', description: 'confidential (default: has a secret) or public' },
-      'grant-types': { type: 'string', value: 'LIST', description: 'comma-separated: client_credentials (default), authorization_code, refresh_token' },
+      'grant-types': {
+        type: 'string',
+        value: 'LIST',
+        description: 'comma-separated: client_credentials (default), authorization_code, refresh_token',
+      },
       api: { type: 'string', multiple: true, value: 'URI', description: 'an API it may request tokens for (repeatable)' },
-      scopes: { type: 'string', value: 'LIST', description: 'comma-separated scopes it may request on each --api (default: all the API\'s scopes)' },
+      scopes: {
+        type: 'string',
+        value: 'LIST',
+        description: "comma-separated scopes it may request on each --api (default: all the API's scopes)",
+      },
       'redirect-uri': { type: 'string', multiple: true, value: 'URI', description: 'redirect URI for authorization_code (repeatable)' },
       json: JSON_FLAG,
     },
@@ -167,7 +197,14 @@ export const COMMANDS: CommandSpec[] = [
       if (!apps.length) return 'No applications registered.';
       return table([
         ['CLIENT_ID', 'NAME', 'TYPE', 'GRANT_TYPES', 'APIS', 'SECRET'],
-        ...apps.map((a) => [a.clientId, a.name, a.clientType, a.grantTypes.join(','), a.apis.map((g) => g.identifier).join(','), a.secretHint ? `${a.secretHint}…` : '-']),
+        ...apps.map((a) => [
+          a.clientId,
+          a.name,
+          a.clientType,
+          a.grantTypes.join(','),
+          a.apis.map((g) => g.identifier).join(','),
+          a.secretHint ? `${a.secretHint}…` : '-',
+        ]),
       ]);
     },
   },
@@ -176,16 +213,16 @@ export const COMMANDS: CommandSpec[] = [
     name: 'show',
     summary: 'show one application',
     operation: 'clients.show',
-    options: { 'client-id': { type: 'string', value: 'ID', required: true, description: 'the application\'s client_id' }, json: JSON_FLAG },
+    options: { 'client-id': { type: 'string', value: 'ID', required: true, description: "the application's client_id" }, json: JSON_FLAG },
     toInput: (v) => ({ clientId: v['client-id'] }),
     print: (result) => json(applicationToWire(result as Application)),
   },
   {
     group: 'clients',
     name: 'rotate-secret',
-    summary: 'replace an application\'s secret; prints the new one once',
+    summary: "replace an application's secret; prints the new one once",
     operation: 'clients.rotate-secret',
-    options: { 'client-id': { type: 'string', value: 'ID', required: true, description: 'the application\'s client_id' }, json: JSON_FLAG },
+    options: { 'client-id': { type: 'string', value: 'ID', required: true, description: "the application's client_id" }, json: JSON_FLAG },
     toInput: (v) => ({ clientId: v['client-id'] }),
     print: (result, asJson) => printApplicationWithSecret(result, asJson, 'Rotated the secret of'),
   },
@@ -194,7 +231,7 @@ export const COMMANDS: CommandSpec[] = [
     name: 'delete',
     summary: 'remove an application; its tokens stop being accepted at introspection',
     operation: 'clients.delete',
-    options: { 'client-id': { type: 'string', value: 'ID', required: true, description: 'the application\'s client_id' }, json: JSON_FLAG },
+    options: { 'client-id': { type: 'string', value: 'ID', required: true, description: "the application's client_id" }, json: JSON_FLAG },
     toInput: (v) => ({ clientId: v['client-id'] }),
     print: (result, asJson) => (asJson ? json(result) : `Deleted application ${(result as { deleted: string }).deleted}`),
   },
@@ -210,7 +247,13 @@ export const COMMANDS: CommandSpec[] = [
       if (asJson) return json(keys.map(keyToWire));
       return table([
         ['KID', 'ALG', 'STATE', 'CREATED', 'RETIRE_AFTER'],
-        ...keys.map((k) => [k.kid, k.alg, k.state, new Date(k.createdAt).toISOString(), k.retireAfter ? new Date(k.retireAfter).toISOString() : '-']),
+        ...keys.map((k) => [
+          k.kid,
+          k.alg,
+          k.state,
+          new Date(k.createdAt).toISOString(),
+          k.retireAfter ? new Date(k.retireAfter).toISOString() : '-',
+        ]),
       ]);
     },
   },

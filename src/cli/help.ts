@@ -23,7 +23,11 @@ export function rootHelp(): string {
 
 export function groupHelp(group: string): string {
   const commands = COMMANDS.filter((c) => c.group === group);
-  return [`Usage: gatehouse ${group} <${commands.map((c) => c.name).join('|')}> [options]`, '', ...commands.map((c) => `  ${c.name.padEnd(14)}  ${c.summary}`)].join('\n');
+  return [
+    `Usage: gatehouse ${group} <${commands.map((c) => c.name).join('|')}> [options]`,
+    '',
+    ...commands.map((c) => `  ${c.name.padEnd(14)}  ${c.summary}`),
+  ].join('\n');
 }
 
 export function commandHelp(command: CommandSpec): string {
@@ -32,7 +36,15 @@ export function commandHelp(command: CommandSpec): string {
     const notes = [spec.required ? 'required' : '', spec.multiple ? 'repeatable' : ''].filter(Boolean).join(', ');
     return `  ${left.padEnd(24)}  ${spec.description}${notes ? ` (${notes})` : ''}`;
   });
-  return [`Usage: gatehouse ${command.group} ${command.name} [options]`, '', `${command.summary[0]?.toUpperCase()}${command.summary.slice(1)}.`, '', 'Options:', ...options, `  ${'--help'.padEnd(24)}  show this help`].join('\n');
+  return [
+    `Usage: gatehouse ${command.group} ${command.name} [options]`,
+    '',
+    `${command.summary[0]?.toUpperCase()}${command.summary.slice(1)}.`,
+    '',
+    'Options:',
+    ...options,
+    `  ${'--help'.padEnd(24)}  show this help`,
+  ].join('\n');
 }
 
 export const SERVE_HELP = [

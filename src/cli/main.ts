@@ -63,7 +63,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
     return await runCommand(command, rest, config, log, out, fail);
   } catch (err) {
     if (err instanceof UsageError) return fail(err.message, 2);
-    if (err instanceof ConfigError || err instanceof MasterKeyError || err instanceof MigrationError || err instanceof DataDirLockedError) return fail(err.message);
+    if (err instanceof ConfigError || err instanceof MasterKeyError || err instanceof MigrationError || err instanceof DataDirLockedError)
+      return fail(err.message);
     if (err instanceof AppError) return fail(`${err.message}${describeDetails(err.details)}`);
     throw err;
   }
@@ -71,7 +72,9 @@ export async function main(argv: string[], env: Record<string, string | undefine
 
 function describeDetails(details: Record<string, unknown> | undefined): string {
   if (!details) return '';
-  const parts = Object.entries(details).filter(([, v]) => v !== undefined && typeof v !== 'object').map(([k, v]) => `${k}=${v}`);
+  const parts = Object.entries(details)
+    .filter(([, v]) => v !== undefined && typeof v !== 'object')
+    .map(([k, v]) => `${k}=${v}`);
   return parts.length ? ` (${parts.join(', ')})` : '';
 }
 
@@ -88,7 +91,12 @@ async function runCommand(
   );
   let values: Record<string, string | boolean | string[] | undefined>;
   try {
-    ({ values } = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }) as {
+    ({ values } = parseArgs({
+      args,
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    }) as {
       values: Record<string, string | boolean | string[] | undefined>;
     });
   } catch (err) {
@@ -99,7 +107,8 @@ async function runCommand(
     return 0;
   }
   for (const [flag, spec] of Object.entries(command.options)) {
-    if (spec.required && (values[flag] === undefined || values[flag] === '')) return fail(`--${flag} is required. Run 'gatehouse ${command.group} ${command.name} --help'.`, 2);
+    if (spec.required && (values[flag] === undefined || values[flag] === ''))
+      return fail(`--${flag} is required. Run 'gatehouse ${command.group} ${command.name} --help'.`, 2);
   }
   const input = command.toInput(values);
   const actor = `cli:${safeUsername()}`;
@@ -131,10 +140,21 @@ function safeUsername(): string {
   }
 }
 
-async function runMigrate(config: Config, log: Logger, args: string[], out: (t: string) => void, fail: (t: string, code?: number) => number): Promise<number> {
+async function runMigrate(
+  config: Config,
+  log: Logger,
+  args: string[],
+  out: (t: string) => void,
+  fail: (t: string, code?: number) => number,
+): Promise<number> {
   let values: { status?: boolean; help?: boolean };
   try {
-    ({ values } = parseArgs({ args, options: { status: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }));
+    ({ values } = parseArgs({
+      args,
+      options: { status: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    }));
   } catch (err) {
     return fail(`${(err as Error).message.split('\n')[0]}. Run 'gatehouse migrate --help'.`, 2);
   }

@@ -34,12 +34,19 @@ export async function executeOperation(config: Config, log: Logger, name: Operat
 
 async function viaServer(config: Config, role: string, name: OperationName, input: unknown, actor: string): Promise<unknown> {
   if (role !== 'server') {
-    throw new AppError('cli.busy', `the data directory ${config.dataDir} is in use by another gatehouse command (${role}); try again`, { status: 409 });
+    throw new AppError('cli.busy', `the data directory ${config.dataDir} is in use by another gatehouse command (${role}); try again`, {
+      status: 409,
+    });
   }
   const response = await callControlSocket(config.dataDir, name, input, actor).catch((cause: Error) => {
-    throw new AppError('cli.server_unreachable', `a server holds ${config.dataDir} but its control socket did not answer: ${cause.message}`, { status: 503, cause });
+    throw new AppError(
+      'cli.server_unreachable',
+      `a server holds ${config.dataDir} but its control socket did not answer: ${cause.message}`,
+      { status: 503, cause },
+    );
   });
-  if (response.error) throw new AppError(response.error.code, response.error.message, { status: response.error.status, details: response.error.details });
+  if (response.error)
+    throw new AppError(response.error.code, response.error.message, { status: response.error.status, details: response.error.details });
   return response.result;
 }
 
@@ -53,7 +60,11 @@ async function locally(config: Config, log: Logger, name: OperationName, input: 
     } else {
       const pending = await pendingMigrations(db);
       if (pending.length) {
-        throw new AppError('cli.migrations_pending', `the database needs migrations first: run 'gatehouse migrate' (pending: ${pending.join(', ')})`, { status: 409 });
+        throw new AppError(
+          'cli.migrations_pending',
+          `the database needs migrations first: run 'gatehouse migrate' (pending: ${pending.join(', ')})`,
+          { status: 409 },
+        );
       }
     }
     await verifyMasterKey(db, keys.checkValue);

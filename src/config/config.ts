@@ -1,10 +1,8 @@
 import { isAbsolute, resolve } from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { EnvSchema } from './schema.ts';
 
-export type DatabaseConfig =
-  | { kind: 'pglite'; dataDir: string }
-  | { kind: 'postgres'; url: string; poolSize: number };
+export type DatabaseConfig = { kind: 'pglite'; dataDir: string } | { kind: 'postgres'; url: string; poolSize: number };
 
 /** Typed, frozen configuration. The only thing in Gatehouse built from `process.env`. */
 export interface Config {
@@ -69,7 +67,11 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     if (value.length < 32) issues.push('MASTER_KEY: must decode to at least 32 bytes');
     masterKey = { kind: 'value', value };
   } else if (env.MASTER_KEY_FILE) {
-    masterKey = { kind: 'file', path: isAbsolute(env.MASTER_KEY_FILE) ? env.MASTER_KEY_FILE : resolve(env.MASTER_KEY_FILE), isDefault: false };
+    masterKey = {
+      kind: 'file',
+      path: isAbsolute(env.MASTER_KEY_FILE) ? env.MASTER_KEY_FILE : resolve(env.MASTER_KEY_FILE),
+      isDefault: false,
+    };
   } else {
     masterKey = { kind: 'file', path: resolve(dataDir, 'master.key'), isDefault: true };
   }

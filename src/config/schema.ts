@@ -1,8 +1,6 @@
 import { z } from 'zod';
 
-const boolean = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const boolean = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const port = z.coerce.number().int().min(0).max(65535);
 
@@ -16,15 +14,13 @@ export const EnvSchema = z.object({
     .default('development')
     .describe('`production` refuses development-only defaults (generated master key on PostgreSQL, http issuer on a non-loopback host).'),
   PORT: port.default(3000).describe('TCP port the HTTP server listens on.'),
-  HOST: z
-    .string()
-    .min(1)
-    .optional()
-    .describe('Interface to bind. Unset: all interfaces (IPv6 and IPv4).'),
+  HOST: z.string().min(1).optional().describe('Interface to bind. Unset: all interfaces (IPv6 and IPv4).'),
   ISSUER: z
     .url({ protocol: /^https?$/ })
     .optional()
-    .describe('Issuer identifier: the public base URL clients use. Default `http://localhost:$PORT`. No trailing slash, query or fragment.'),
+    .describe(
+      'Issuer identifier: the public base URL clients use. Default `http://localhost:$PORT`. No trailing slash, query or fragment.',
+    ),
   DATA_DIR: z
     .string()
     .min(1)
@@ -40,16 +36,15 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9_-]{43,}={0,2}$/, 'must be at least 32 random bytes, base64url (e.g. `openssl rand -base64 32 | tr +/ -_`)')
     .optional()
-    .describe('Secret (≥ 32 bytes, base64url) from which the keys that encrypt signing keys at rest and digest client secrets are derived. Every instance sharing a database must use the same value. Unset: read from MASTER_KEY_FILE, generated there on first start.'),
+    .describe(
+      'Secret (≥ 32 bytes, base64url) from which the keys that encrypt signing keys at rest and digest client secrets are derived. Every instance sharing a database must use the same value. Unset: read from MASTER_KEY_FILE, generated there on first start.',
+    ),
   MASTER_KEY_FILE: z
     .string()
     .min(1)
     .optional()
     .describe('File holding the master key when MASTER_KEY is unset. Default `$DATA_DIR/master.key` (created with mode 0600).'),
-  LOG_LEVEL: z
-    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-    .default('info')
-    .describe('pino log level.'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce
     .number()
     .int()
@@ -76,7 +71,7 @@ export const EnvSchema = z.object({
     .min(1024)
     .max(1024 * 1024)
     .default(64 * 1024)
-    .describe('Largest request body accepted by Gatehouse\'s own endpoints (introspection, revocation, admin API).'),
+    .describe("Largest request body accepted by Gatehouse's own endpoints (introspection, revocation, admin API)."),
   WORKERS: z.coerce
     .number()
     .int()

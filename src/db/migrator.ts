@@ -81,7 +81,9 @@ export async function migrate(db: Database, migrations: Migration[] = readMigrat
     for (const [name, checksum] of applied) {
       const known = migrations.find((m) => m.name === name);
       if (!known) {
-        throw new MigrationError(`database has migration ${name}, which this version of Gatehouse does not know: is it older than the database?`);
+        throw new MigrationError(
+          `database has migration ${name}, which this version of Gatehouse does not know: is it older than the database?`,
+        );
       }
       if (known.checksum !== checksum) {
         throw new MigrationError(`migration ${name} was changed after it was applied (checksum mismatch)`);

@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { errors } from 'oidc-provider';
-import type { ApplicationService } from '../domain/applications/application.service.ts';
 import type { ClientRecord } from '../domain/applications/application.schema.ts';
+import type { ApplicationService } from '../domain/applications/application.service.ts';
 
 /**
  * Client authentication for the endpoints Gatehouse serves itself (introspection, revocation):
@@ -9,7 +9,11 @@ import type { ClientRecord } from '../domain/applications/application.schema.ts'
  * client_secret_post. Public clients cannot authenticate, so they cannot call these endpoints.
  * Every failure is the same 401 `invalid_client`, so callers cannot probe which client ids exist.
  */
-export async function authenticateClient(ctx: Context, form: Record<string, string>, applications: ApplicationService): Promise<ClientRecord> {
+export async function authenticateClient(
+  ctx: Context,
+  form: Record<string, string>,
+  applications: ApplicationService,
+): Promise<ClientRecord> {
   const credentials = readCredentials(ctx.get('authorization'), form);
   const record = await applications.findClient(credentials.clientId);
   if (!record || !applications.verifySecret(record, credentials.secret)) {
@@ -24,7 +28,8 @@ function formDecode(value: string): string {
 
 function readCredentials(header: string, form: Record<string, string>): { clientId: string; secret: string } {
   if (header) {
-    if (form.client_secret !== undefined) throw new errors.InvalidRequest('client authentication must only be provided using one mechanism');
+    if (form.client_secret !== undefined)
+      throw new errors.InvalidRequest('client authentication must only be provided using one mechanism');
     const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(header.trim());
     if (!match?.[1]) throw new errors.InvalidRequest('invalid authorization header value format');
     const decoded = Buffer.from(match[1], 'base64').toString('utf8');

@@ -1,5 +1,5 @@
-import compose from 'koa-compose';
 import type { Context, Next } from 'koa';
+import compose from 'koa-compose';
 import type Provider from 'oidc-provider';
 
 /**

@@ -8,7 +8,11 @@ import { toClientMetadata } from './client-metadata.ts';
  * Clients come from Gatehouse's applications (read-only here: dynamic registration is off);
  * every other model is a row in `oidc_artifacts`.
  */
-export function createAdapterClass(deps: { artifacts: OidcArtifactStore; applications: ApplicationService; enabledGrantTypes: ReadonlySet<string> }) {
+export function createAdapterClass(deps: {
+  artifacts: OidcArtifactStore;
+  applications: ApplicationService;
+  enabledGrantTypes: ReadonlySet<string>;
+}) {
   const { artifacts, applications, enabledGrantTypes } = deps;
 
   class ClientAdapter implements Adapter {

@@ -9,9 +9,29 @@ export function subscribeProviderEvents(provider: Provider, log: Logger): void {
   provider.on('server_error', (ctx, err) => {
     log.error({ err, reqId: (ctx as { state?: { reqId?: string } }).state?.reqId, path: ctx.path }, 'oidc-provider server error');
   });
-  for (const event of ['grant.error', 'introspection.error', 'revocation.error', 'authorization.error', 'userinfo.error', 'jwks.error', 'discovery.error'] as const) {
-    (provider as unknown as NodeJS.EventEmitter).on(event, (ctx: { path: string; state?: { reqId?: string } }, err: { error?: string; error_description?: string; error_detail?: string }) => {
-      log.debug({ reqId: ctx.state?.reqId, path: ctx.path, error: err.error, error_description: err.error_description, error_detail: err.error_detail }, 'protocol error');
-    });
+  for (const event of [
+    'grant.error',
+    'introspection.error',
+    'revocation.error',
+    'authorization.error',
+    'userinfo.error',
+    'jwks.error',
+    'discovery.error',
+  ] as const) {
+    (provider as unknown as NodeJS.EventEmitter).on(
+      event,
+      (ctx: { path: string; state?: { reqId?: string } }, err: { error?: string; error_description?: string; error_detail?: string }) => {
+        log.debug(
+          {
+            reqId: ctx.state?.reqId,
+            path: ctx.path,
+            error: err.error,
+            error_description: err.error_description,
+            error_detail: err.error_detail,
+          },
+          'protocol error',
+        );
+      },
+    );
   }
 }

@@ -6,8 +6,8 @@ import type { OidcArtifactStore } from '../domain/oidc-artifacts/oidc-artifact.s
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 import { equalDigests } from '../lib/secrets.ts';
 import { createAdapterClass } from './adapter.ts';
-import { subscribeProviderEvents } from './events.ts';
 import { renderProtocolErrorPage } from './error-page.ts';
+import { subscribeProviderEvents } from './events.ts';
 import { resourceIndicators } from './resources.ts';
 import { OIDC_ROUTES } from './routes.ts';
 
@@ -59,7 +59,9 @@ export function buildProvider(deps: ProviderDeps, keyRing: KeyRing): Provider {
       introspection: { enabled: true },
       revocation: { enabled: true },
       // #featuresresourceindicators — RFC 8707, plus `audience`
-      resourceIndicators: resourceIndicators({ apis, applications, keyRing: () => keyRing }) as NonNullable<Configuration['features']>['resourceIndicators'],
+      resourceIndicators: resourceIndicators({ apis, applications, keyRing: () => keyRing }) as NonNullable<
+        Configuration['features']
+      >['resourceIndicators'],
     },
     // #ttl
     ttl: {

@@ -1,8 +1,8 @@
-import { createLocalJWKSet, decodeProtectedHeader, errors as joseErrors, type JWTPayload, jwtVerify } from 'jose';
+import { createLocalJWKSet, decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import type Provider from 'oidc-provider';
+import type { OidcArtifactStore } from '../domain/oidc-artifacts/oidc-artifact.store.ts';
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 import type { TokenRevocationService } from '../domain/token-revocations/token-revocation.service.ts';
-import type { OidcArtifactStore } from '../domain/oidc-artifacts/oidc-artifact.store.ts';
 
 /**
  * Introspection (RFC 7662) and revocation (RFC 7009) for every token Gatehouse issues.
@@ -80,9 +80,14 @@ export function createTokenInspector({ issuer, revocations, artifacts, provider,
   }
 
   async function findOpaque(value: string, hint: string | undefined): Promise<OpaqueToken | undefined> {
-    const p = provider() as unknown as Record<'AccessToken' | 'ClientCredentials' | 'RefreshToken', { find(v: string): Promise<OpaqueToken | undefined> }>;
+    const p = provider() as unknown as Record<
+      'AccessToken' | 'ClientCredentials' | 'RefreshToken',
+      { find(v: string): Promise<OpaqueToken | undefined> }
+    >;
     const order: Array<'AccessToken' | 'ClientCredentials' | 'RefreshToken'> =
-      hint === 'refresh_token' ? ['RefreshToken', 'AccessToken', 'ClientCredentials'] : ['AccessToken', 'ClientCredentials', 'RefreshToken'];
+      hint === 'refresh_token'
+        ? ['RefreshToken', 'AccessToken', 'ClientCredentials']
+        : ['AccessToken', 'ClientCredentials', 'RefreshToken'];
     for (const model of order) {
       const found = await p[model].find(value);
       if (found) return found;
@@ -93,9 +98,11 @@ export function createTokenInspector({ issuer, revocations, artifacts, provider,
   /** Grant-bound opaque tokens are only as alive as their grant (as oidc-provider checks). */
   async function grantIsAlive(token: OpaqueToken): Promise<boolean> {
     if (!token.grantId) return true;
-    const grant = (await (provider() as unknown as { Grant: { find(id: string): Promise<{ clientId: string; accountId: string; isExpired: boolean } | undefined> } }).Grant.find(
-      token.grantId,
-    )) as { clientId: string; accountId: string; isExpired: boolean } | undefined;
+    const grant = (await (
+      provider() as unknown as {
+        Grant: { find(id: string): Promise<{ clientId: string; accountId: string; isExpired: boolean } | undefined> };
+      }
+    ).Grant.find(token.grantId)) as { clientId: string; accountId: string; isExpired: boolean } | undefined;
     return !!grant && !grant.isExpired && grant.clientId === token.clientId && grant.accountId === token.accountId;
   }
 

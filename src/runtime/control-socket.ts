@@ -99,11 +99,21 @@ function toRemoteError(err: unknown, log: Logger): [number, { error: RemoteError
 }
 
 /** Client side: runs an operation in the server that owns `dataDir`. */
-export function callControlSocket(dataDir: string, name: string, input: unknown, actor: string): Promise<{ result?: unknown; error?: RemoteError }> {
+export function callControlSocket(
+  dataDir: string,
+  name: string,
+  input: unknown,
+  actor: string,
+): Promise<{ result?: unknown; error?: RemoteError }> {
   const body = JSON.stringify({ input, actor });
   return new Promise((resolve, reject) => {
     const req = request(
-      { socketPath: controlSocketPath(dataDir), path: `/operations/${name}`, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+      {
+        socketPath: controlSocketPath(dataDir),
+        path: `/operations/${name}`,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));

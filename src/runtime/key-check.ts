@@ -8,7 +8,11 @@ import { MasterKeyError } from './master-key.ts';
 export async function verifyMasterKey(db: Database, checkValue: string): Promise<void> {
   const stored = await db.prisma.setting.findUnique({ where: { key: 'master_key_check' } });
   if (!stored) {
-    await db.prisma.setting.upsert({ where: { key: 'master_key_check' }, create: { key: 'master_key_check', value: checkValue }, update: {} });
+    await db.prisma.setting.upsert({
+      where: { key: 'master_key_check' },
+      create: { key: 'master_key_check', value: checkValue },
+      update: {},
+    });
     const again = await db.prisma.setting.findUnique({ where: { key: 'master_key_check' } });
     if (again?.value === checkValue) return;
   } else if (stored.value === checkValue) {

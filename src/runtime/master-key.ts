@@ -35,7 +35,9 @@ export function loadMasterKey(config: Config, log: Logger, { mayGenerate = true 
   }
 
   if (config.database.kind === 'postgres' && config.env === 'production') {
-    throw new MasterKeyError('MASTER_KEY (or MASTER_KEY_FILE) must be set in production on PostgreSQL: every instance sharing the database needs the same key');
+    throw new MasterKeyError(
+      'MASTER_KEY (or MASTER_KEY_FILE) must be set in production on PostgreSQL: every instance sharing the database needs the same key',
+    );
   }
   if (!mayGenerate) throw new MasterKeyError(`no master key: ${source.path} does not exist and MASTER_KEY is unset`);
   const key = randomBytes(32);

@@ -11,7 +11,10 @@ import { startServer } from './server.ts';
 export async function serve(config: Config): Promise<number> {
   const log = createLogger({ level: config.logLevel });
   if (config.database.kind === 'pglite') {
-    log.warn({ dataDir: config.dataDir }, 'using the embedded database (PGlite): fine for development and small single-instance installs; set DATABASE_URL for PostgreSQL');
+    log.warn(
+      { dataDir: config.dataDir },
+      'using the embedded database (PGlite): fine for development and small single-instance installs; set DATABASE_URL for PostgreSQL',
+    );
   }
   let server: Awaited<ReturnType<typeof startServer>>;
   try {

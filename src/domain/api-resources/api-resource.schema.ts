@@ -26,7 +26,12 @@ export const CreateApiResource = z.object({
   scopes: z.array(ScopeToken).max(200).default([]),
   signingAlg: SigningAlg.optional(),
   accessTokenFormat: AccessTokenFormat.default('jwt'),
-  accessTokenTtlSeconds: z.number().int().min(60).max(86400 * 30).optional(),
+  accessTokenTtlSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(86400 * 30)
+    .optional(),
 });
 export type CreateApiResource = z.input<typeof CreateApiResource>;
 

@@ -35,21 +35,29 @@ export function createApiResourceService({ prisma, store, audit, defaults }: Api
     async register(input: CreateApiResource, actor: string): Promise<ApiResource> {
       const data = CreateApiResource.parse(input);
       try {
-        return await prisma.$transaction(async (tx) => {
-          const created = await store.insert(tx, {
-            id: newId('api'),
-            identifier: data.identifier,
-            name: data.name,
-            scopes: [...new Set(data.scopes)],
-            signingAlg: data.signingAlg ?? defaults.signingAlg,
-            accessTokenFormat: data.accessTokenFormat,
-            accessTokenTtlSeconds: data.accessTokenTtlSeconds ?? defaults.accessTokenTtlSeconds,
+        return await prisma
+          .$transaction(async (tx) => {
+            const created = await store.insert(tx, {
+              id: newId('api'),
+              identifier: data.identifier,
+              name: data.name,
+              scopes: [...new Set(data.scopes)],
+              signingAlg: data.signingAlg ?? defaults.signingAlg,
+              accessTokenFormat: data.accessTokenFormat,
+              accessTokenTtlSeconds: data.accessTokenTtlSeconds ?? defaults.accessTokenTtlSeconds,
+            });
+            await audit.insert(tx, {
+              actor,
+              action: 'api.created',
+              targetType: 'api',
+              targetId: created.id,
+              details: { identifier: created.identifier },
+            });
+            return created;
+          })
+          .finally(() => {
+            byIdentifier = null;
           });
-          await audit.insert(tx, { actor, action: 'api.created', targetType: 'api', targetId: created.id, details: { identifier: created.identifier } });
-          return created;
-        }).finally(() => {
-          byIdentifier = null;
-        });
       } catch (err) {
         if (isUniqueViolation(err)) throw apiResourceError('identifier_taken', { identifier: data.identifier });
         throw err;

@@ -52,13 +52,11 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
     async register(input: CreateApplication, actor: string): Promise<ApplicationWithSecret> {
       const data = CreateApplication.parse(input);
       const grantTypes = [...new Set(data.grantTypes)] as GrantType[];
-      assertThat(
-        !(data.clientType === 'public' && grantTypes.includes('client_credentials')),
-        () => applicationError('public_client_credentials'),
+      assertThat(!(data.clientType === 'public' && grantTypes.includes('client_credentials')), () =>
+        applicationError('public_client_credentials'),
       );
-      assertThat(
-        !grantTypes.includes('authorization_code') || data.redirectUris.length > 0,
-        () => applicationError('redirect_uri_required'),
+      assertThat(!grantTypes.includes('authorization_code') || data.redirectUris.length > 0, () =>
+        applicationError('redirect_uri_required'),
       );
       const identifiers = data.apis.map((a) => a.identifier);
       assertThat(new Set(identifiers).size === identifiers.length, () => applicationError('duplicate_api'));
@@ -73,7 +71,11 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
             const scopes = grant.scopes ? [...new Set(grant.scopes)] : api.scopes;
             const unknown = scopes.find((s) => !api.scopes.includes(s));
             assertThat(unknown === undefined, () =>
-              applicationError('unknown_scope', { identifier: api.identifier, scope: unknown }, `the API ${api.identifier} does not define the scope "${unknown}"`),
+              applicationError(
+                'unknown_scope',
+                { identifier: api.identifier, scope: unknown },
+                `the API ${api.identifier} does not define the scope "${unknown}"`,
+              ),
             );
             apis.push({ apiResourceId: api.id, scopes });
           }
@@ -123,7 +125,13 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
         assertThat(found, () => applicationError('not_found', { clientId }));
         assertThat(found.clientType === 'confidential', () => applicationError('no_secret', { clientId }));
         const updated = await store.updateSecret(tx, clientId, { digest: minted.digest, hint: minted.hint, rotatedAt: clock.now() });
-        await audit.insert(tx, { actor, action: 'application.secret_rotated', targetType: 'application', targetId: found.id, details: { clientId } });
+        await audit.insert(tx, {
+          actor,
+          action: 'application.secret_rotated',
+          targetType: 'application',
+          targetId: found.id,
+          details: { clientId },
+        });
         return updated;
       });
       cache.invalidate(clientId);
@@ -135,7 +143,13 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
         const found = await store.findByClientId(clientId, tx);
         assertThat(found, () => applicationError('not_found', { clientId }));
         await store.delete(tx, clientId);
-        await audit.insert(tx, { actor, action: 'application.deleted', targetType: 'application', targetId: found.id, details: { clientId, name: found.name } });
+        await audit.insert(tx, {
+          actor,
+          action: 'application.deleted',
+          targetType: 'application',
+          targetId: found.id,
+          details: { clientId, name: found.name },
+        });
       });
       cache.invalidate(clientId);
     },

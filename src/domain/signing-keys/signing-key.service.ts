@@ -35,7 +35,14 @@ async function generate(alg: SigningAlg) {
 function toInfo(key: StoredKey, now: Date): SigningKeyInfo {
   // A retiring key past its date is retired whether or not a rotation has written that down yet.
   const state = key.state === 'retiring' && key.retireAfter && key.retireAfter <= now ? 'retired' : key.state;
-  return { kid: key.kid, alg: key.alg as SigningAlg, state, createdAt: key.createdAt, rotatedAt: key.rotatedAt, retireAfter: key.retireAfter };
+  return {
+    kid: key.kid,
+    alg: key.alg as SigningAlg,
+    state,
+    createdAt: key.createdAt,
+    rotatedAt: key.rotatedAt,
+    retireAfter: key.retireAfter,
+  };
 }
 
 /**
@@ -61,20 +68,23 @@ export function createSigningKeyService({ prisma, store, audit, clock, encryptio
       const existing = await store.findMany();
       const missing = SIGNING_ALGS.filter((alg) => !existing.some((k) => k.alg === alg && k.state === 'active'));
       if (missing.length === 0) return [];
-      return prisma.$transaction(async (tx) => {
-        await store.lock(tx);
-        const current = await store.findMany(tx);
-        const created: string[] = [];
-        for (const alg of SIGNING_ALGS) {
-          if (current.some((k) => k.alg === alg && k.state === 'active')) continue;
-          created.push(await insertNew(tx, alg));
-        }
-        if (created.length) {
-          await audit.insert(tx, { actor, action: 'signing_key.created', targetType: 'signing_key', details: { kids: created } });
-          await store.publishChange(tx);
-        }
-        return created;
-      }, { timeout: 30_000 });
+      return prisma.$transaction(
+        async (tx) => {
+          await store.lock(tx);
+          const current = await store.findMany(tx);
+          const created: string[] = [];
+          for (const alg of SIGNING_ALGS) {
+            if (current.some((k) => k.alg === alg && k.state === 'active')) continue;
+            created.push(await insertNew(tx, alg));
+          }
+          if (created.length) {
+            await audit.insert(tx, { actor, action: 'signing_key.created', targetType: 'signing_key', details: { kids: created } });
+            await store.publishChange(tx);
+          }
+          return created;
+        },
+        { timeout: 30_000 },
+      );
     },
 
     /**
@@ -83,18 +93,26 @@ export function createSigningKeyService({ prisma, store, audit, clock, encryptio
      */
     async rotate(actor: string): Promise<SigningKeyInfo[]> {
       const lifetime = await longestTokenLifetime();
-      await prisma.$transaction(async (tx) => {
-        await store.lock(tx);
-        const now = clock.now();
-        const previous = (await store.findMany(tx)).filter((k) => k.state === 'active').map((k) => k.kid);
-        const created: string[] = [];
-        for (const alg of SIGNING_ALGS) created.push(await insertNew(tx, alg));
-        const retireAfter = new Date(now.getTime() + (lifetime + RETIRE_MARGIN_SECONDS) * 1000);
-        await store.markRetiring(tx, previous, now, retireAfter);
-        await store.markRetired(tx, now);
-        await audit.insert(tx, { actor, action: 'signing_key.rotated', targetType: 'signing_key', details: { created, retiring: previous, retireAfter } });
-        await store.publishChange(tx);
-      }, { timeout: 30_000 });
+      await prisma.$transaction(
+        async (tx) => {
+          await store.lock(tx);
+          const now = clock.now();
+          const previous = (await store.findMany(tx)).filter((k) => k.state === 'active').map((k) => k.kid);
+          const created: string[] = [];
+          for (const alg of SIGNING_ALGS) created.push(await insertNew(tx, alg));
+          const retireAfter = new Date(now.getTime() + (lifetime + RETIRE_MARGIN_SECONDS) * 1000);
+          await store.markRetiring(tx, previous, now, retireAfter);
+          await store.markRetired(tx, now);
+          await audit.insert(tx, {
+            actor,
+            action: 'signing_key.rotated',
+            targetType: 'signing_key',
+            details: { created, retiring: previous, retireAfter },
+          });
+          await store.publishChange(tx);
+        },
+        { timeout: 30_000 },
+      );
       return this.list();
     },
 

@@ -37,7 +37,10 @@ export function createSigningKeyStore(prisma: PrismaClient) {
       await tx.signingKey.updateMany({ where: { kid: { in: kids } }, data: { state: 'retiring', rotatedAt, retireAfter } });
     },
     async markRetired(tx: Tx, now: Date): Promise<number> {
-      const { count } = await tx.signingKey.updateMany({ where: { state: 'retiring', retireAfter: { lte: now } }, data: { state: 'retired' } });
+      const { count } = await tx.signingKey.updateMany({
+        where: { state: 'retiring', retireAfter: { lte: now } },
+        data: { state: 'retired' },
+      });
       return count;
     },
     publishChange: (tx: Tx) => publishChange(tx, { kind: 'keys' }),

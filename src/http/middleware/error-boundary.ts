@@ -1,8 +1,8 @@
 import type { Context, Next } from 'koa';
 import { errors as oidcErrors } from 'oidc-provider';
 import { ZodError } from 'zod';
-import { basicChallenge } from '../../oidc/error-compat.ts';
 import { AppError } from '../../lib/app-error.ts';
+import { basicChallenge } from '../../oidc/error-compat.ts';
 import { sendProblem } from '../problem.ts';
 
 /**
@@ -33,7 +33,9 @@ export function errorBoundary(issuer: string) {
         return;
       }
       if (err instanceof ZodError) {
-        sendProblem(ctx, 400, 'guard.invalid_input', 'the request is not valid', { issues: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+        sendProblem(ctx, 400, 'guard.invalid_input', 'the request is not valid', {
+          issues: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+        });
         return;
       }
       const status = (err as { status?: unknown }).status;

@@ -1,10 +1,10 @@
 import type Router from '@koa/router';
+import { errors } from 'oidc-provider';
 import type { ApplicationService } from '../../domain/applications/application.service.ts';
-import type { TokenInspector } from '../../oidc/token-inspector.ts';
 import { OIDC_ROUTES } from '../../oidc/routes.ts';
+import type { TokenInspector } from '../../oidc/token-inspector.ts';
 import { authenticateClient } from '../client-authentication.ts';
 import { readForm } from '../form-body.ts';
-import { errors } from 'oidc-provider';
 
 /**
  * POST /oauth/introspect   RFC 7662

@@ -1,0 +1,52 @@
+import type { CreateApiResource } from '../../src/domain/api-resources/api-resource.schema.ts';
+import type { CreateApplication } from '../../src/domain/applications/application.schema.ts';
+import type { Services } from '../../src/runtime/services.ts';
+
+let counter = 0;
+const unique = () => `${Date.now().toString(36)}${(counter++).toString(36)}`;
+
+/** Registers an API through the service (so its invariants hold). */
+export async function makeApi(services: Services, overrides: Partial<CreateApiResource> = {}) {
+  return services.apis.register(
+    { identifier: `https://api-${unique()}.example.test`, name: 'Test API', scopes: ['read', 'write'], ...overrides },
+    'test',
+  );
+}
+
+/** Registers a confidential client-credentials application; returns its id and one-time secret. */
+export async function makeClient(services: Services, overrides: Partial<CreateApplication> = {}) {
+  const { application, clientSecret } = await services.applications.register(
+    { name: `client-${unique()}`, grantTypes: ['client_credentials'], ...overrides },
+    'test',
+  );
+  return { clientId: application.clientId, clientSecret: clientSecret as string, application };
+}
+
+/** An API plus a client granted it, the usual machine-to-machine setup. */
+export async function makeMachineSetup(services: Services, options: { scopes?: string[]; grantScopes?: string[] } = {}) {
+  const api = await makeApi(services, options.scopes ? { scopes: options.scopes } : {});
+  const client = await makeClient(services, {
+    apis: [{ identifier: api.identifier, ...(options.grantScopes ? { scopes: options.grantScopes } : {}) }],
+  });
+  return { api, ...client };
+}
+
+export function basicAuth(clientId: string, secret: string): string {
+  const encode = (v: string) => encodeURIComponent(v).replace(/%20/g, '+');
+  return `Basic ${Buffer.from(`${encode(clientId)}:${encode(secret)}`).toString('base64')}`;
+}
+
+/** POSTs a form and returns status, headers and parsed JSON (or text). */
+export async function postForm(url: string, form: Record<string, string>, headers: Record<string, string> = {}) {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(form).toString(),
+  });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {}
+  return { status: res.status, headers: res.headers, body: body as Record<string, unknown> };
+}

@@ -1,0 +1,38 @@
+import { defineConfig } from 'vitest/config';
+
+// Three projects: pure unit tests once, and every database-backed suite twice, on the embedded
+// database (PGlite) and on a throwaway PostgreSQL cluster started by the global setup.
+const databaseSuites = ['test/{db,domain,http,oidc,cli,process}/**/*.test.ts'];
+
+export default defineConfig({
+  test: {
+    testTimeout: 30_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    allowOnly: false,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['src/**/*.test.ts', 'test/unit/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'pglite',
+          include: databaseSuites,
+          env: { TEST_DB: 'pglite' },
+          globalSetup: ['test/support/global-setup.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'postgres',
+          include: databaseSuites,
+          env: { TEST_DB: 'postgres' },
+          globalSetup: ['test/support/global-setup.ts'],
+        },
+      },
+    ],
+  },
+});
