@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
+import { ensureBuilt } from '../../scripts/ensure-built.mjs';
 import { startCluster } from '../../scripts/pg-cluster.mjs';
 import { openDatabase } from '../../src/db/database.ts';
 import { migrate } from '../../src/db/migrator.ts';
@@ -24,6 +25,8 @@ export const TEMPLATE_DATABASE = 'gatehouse_template';
  * migrations. PostgreSQL: a throwaway cluster with a template database. PGlite: a data directory.
  */
 export default async function setup(project: TestProject) {
+  // Suites that spawn `gatehouse` run the built bundle: build it once here, not in every process.
+  await ensureBuilt();
   const log = createLogger({ level: 'silent' });
   if (project.config.env?.TEST_DB === 'postgres') {
     const cluster = await startCluster();
