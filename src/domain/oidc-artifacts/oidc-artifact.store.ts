@@ -23,18 +23,14 @@ export function createOidcArtifactStore(prisma: PrismaClient, clock: Clock) {
 
   return {
     async upsert(model: string, id: string, payload: ArtifactPayload, expiresInSeconds: number | undefined): Promise<void> {
-      const columns = {
-        payload: payload as object,
-        grantId: typeof payload.grantId === 'string' ? payload.grantId : null,
-        userCode: typeof payload.userCode === 'string' ? payload.userCode : null,
-        uid: typeof payload.uid === 'string' ? payload.uid : null,
-        expiresAt: expiresInSeconds ? new Date(clock.now().getTime() + expiresInSeconds * 1000) : null,
-      };
-      await prisma.oidcArtifact.upsert({
-        where: { model_id: { model, id } },
-        create: { model, id, ...columns },
-        update: columns,
-      });
+      const expiresAt = expiresInSeconds ? new Date(clock.now().getTime() + expiresInSeconds * 1000) : null;
+      const text = (v: unknown) => (typeof v === 'string' ? v : null);
+      // One statement, atomic under concurrency (Prisma's upsert is a read then a write).
+      await prisma.$executeRaw`
+        INSERT INTO oidc_artifacts (model, id, payload, grant_id, user_code, uid, expires_at)
+        VALUES (${model}, ${id}, ${JSON.stringify(payload)}::jsonb, ${text(payload.grantId)}, ${text(payload.userCode)}, ${text(payload.uid)}, ${expiresAt})
+        ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id,
+          user_code = EXCLUDED.user_code, uid = EXCLUDED.uid, expires_at = EXCLUDED.expires_at`;
     },
     async find(model: string, id: string): Promise<ArtifactPayload | undefined> {
       const row = await prisma.oidcArtifact.findFirst({ where: { model, id, ...live() } });

@@ -6,7 +6,8 @@ export function createTokenRevocationStore(prisma: PrismaClient) {
     /** Records a revoked JWT by jti (idempotent) and tells every server. */
     async insert(entry: { jti: string; clientId: string | null; expiresAt: Date }): Promise<void> {
       await prisma.$transaction(async (tx) => {
-        await tx.revokedToken.upsert({ where: { jti: entry.jti }, create: entry, update: {} });
+        // ON CONFLICT DO NOTHING: revoking twice (even concurrently) is not an error (RFC 7009 §2.2).
+        await tx.revokedToken.createMany({ data: [entry], skipDuplicates: true });
         await publishChange(tx, { kind: 'revoked-token', jti: entry.jti, exp: Math.floor(entry.expiresAt.getTime() / 1000) });
       });
     },
