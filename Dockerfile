@@ -1,0 +1,32 @@
+# syntax=docker/dockerfile:1
+# Gatehouse image: Node 24 LTS, non-root, embedded database in /data unless DATABASE_URL is set.
+
+FROM node:24-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Install scripts are not needed: argon2 ships prebuilt binaries, and the `node` dev dependency
+# (Node 24 for npm scripts on other machines) is pointless in a Node 24 image.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY . .
+RUN npm run build && npm prune --omit=dev --ignore-scripts
+
+FROM node:24-slim
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=3000 \
+    DATA_DIR=/data
+WORKDIR /app
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/bin ./bin
+COPY --from=build /app/scripts/ensure-built.mjs ./scripts/ensure-built.mjs
+COPY --from=build /app/prisma/migrations ./prisma/migrations
+RUN mkdir -p /data && chown node:node /data
+USER node
+VOLUME ["/data"]
+EXPOSE 3000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# exec form: node is PID 1 and receives SIGTERM directly for a graceful stop
+CMD ["node", "bin/gatehouse.js", "serve"]
