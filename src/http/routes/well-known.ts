@@ -38,6 +38,7 @@ function serve(ctx: Context, doc: Rendered, type: string, maxAgeSeconds: number)
 }
 
 export const JWKS_MAX_AGE_SECONDS = 300;
+const SECRET_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
 export const DISCOVERY_MAX_AGE_SECONDS = 3600;
 
 export function registerWellKnownRoutes(router: Router, deps: { keyRing: () => KeyRing; provider: ProviderSlot }): void {
@@ -59,7 +60,12 @@ export function registerWellKnownRoutes(router: Router, deps: { keyRing: () => K
       await deps.provider.middleware(ctx, async () => {});
       ctx.path = path;
       if (ctx.status !== 200 || typeof ctx.body !== 'object') return;
-      discovery = render(provider, ctx.body);
+      discovery = render(provider, {
+        ...(ctx.body as Record<string, unknown>),
+        // RFC 8414 §2: Gatehouse serves these two endpoints itself, for confidential clients only.
+        introspection_endpoint_auth_methods_supported: SECRET_AUTH_METHODS,
+        revocation_endpoint_auth_methods_supported: SECRET_AUTH_METHODS,
+      });
     }
     serve(ctx, discovery, 'application/json; charset=utf-8', DISCOVERY_MAX_AGE_SECONDS);
   };
