@@ -13,7 +13,11 @@ import { startServer } from './server.ts';
 export async function serve(config: Config): Promise<number> {
   const log = createLogger({ level: config.logLevel });
   if (config.workers > 1 && cluster.isPrimary) return supervise(config, log);
-  return serveOne(config, cluster.isWorker ? log.child({ worker: cluster.worker?.id }) : log);
+  if (!cluster.isWorker) return serveOne(config, log);
+  const code = await serveOne(config, log.child({ worker: cluster.worker?.id }));
+  // A worker's IPC channel keeps it alive: let go of it so the process can exit.
+  process.disconnect?.();
+  return code;
 }
 
 async function serveOne(config: Config, log: Logger): Promise<number> {
