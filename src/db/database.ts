@@ -40,11 +40,19 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions)
   return config.kind === 'pglite' ? openPglite(config.dataDir, options) : openPostgres(config.url, config.poolSize, options);
 }
 
+/**
+ * PGlite runs PostgreSQL inside this process's memory, and PostgreSQL touches all of its shared
+ * buffers at start: at the default 128 MB they were most of the server's resident memory. Gatehouse's
+ * embedded data is a few megabytes, so 16 MB of buffers holds all of it (measured: RSS after open
+ * 301 → 181 MB, open 1.15 → 0.6 s).
+ */
+const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
+
 async function openPglite(dataDir: string, { log, role }: OpenOptions): Promise<Database> {
   const lock: DataDirLock = acquireDataDirLock(dataDir, role);
   let pglite: PGlite;
   try {
-    pglite = await PGlite.create({ dataDir: `${dataDir}/pgdata` });
+    pglite = await PGlite.create({ dataDir: `${dataDir}/pgdata`, startParams: PGLITE_START_PARAMS });
   } catch (err) {
     lock.release();
     throw err;

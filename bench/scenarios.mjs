@@ -1,0 +1,97 @@
+// The benchmark's scenarios. Adding one is adding an entry: an id, a label, and `request(server,
+// prepared)` giving the HTTP request to repeat (several `bodies` are cycled). `prepare(server, n)`
+// runs once per server before the load, outside the measurement (fetching tokens to introspect…).
+// `server` is what targets.mjs started: { url, client: { id, secret }, apis: { jwt, opaque } }.
+// `unsupported` names targets that cannot serve a scenario at all, and why; they show it instead
+// of a figure (the bare library answers 400 to JWT introspection and revocation).
+
+const FORM = 'application/x-www-form-urlencoded';
+const form = (fields) => new URLSearchParams(fields).toString();
+
+/** RFC 6749 §2.3.1: id and secret are form-encoded before they are joined and base64-encoded. */
+export function basic({ id, secret }) {
+  const enc = (v) => encodeURIComponent(v).replace(/%20/g, '+');
+  return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')}`;
+}
+
+/** Gets one client-credentials access token for `audience` from `server`. */
+export async function fetchToken(server, audience) {
+  const res = await fetch(`${server.url}/oauth/token`, {
+    method: 'POST',
+    headers: { authorization: basic(server.client), 'content-type': FORM },
+    body: form({ grant_type: 'client_credentials', resource: audience }),
+  });
+  const body = await res.json();
+  if (!res.ok || typeof body.access_token !== 'string') throw new Error(`token request failed: ${res.status} ${JSON.stringify(body)}`);
+  return body.access_token;
+}
+
+async function fetchTokens(server, audience, count) {
+  const tokens = [];
+  const worker = async () => {
+    while (tokens.length < count) tokens.push(await fetchToken(server, audience));
+  };
+  await Promise.all(Array.from({ length: 16 }, worker));
+  return tokens.slice(0, count);
+}
+
+const authenticated = (server, body) => ({
+  method: 'POST',
+  headers: { authorization: basic(server.client), 'content-type': FORM },
+  bodies: [body],
+});
+
+const revocation = (server, tokens) => ({
+  path: '/oauth/revoke',
+  method: 'POST',
+  headers: { authorization: basic(server.client), 'content-type': FORM },
+  bodies: tokens.map((token) => form({ token, token_type_hint: 'access_token' })),
+});
+
+export const SCENARIOS = [
+  {
+    id: 'cc-basic',
+    label: 'client credentials, Basic auth (JWT)',
+    request: (s) => ({ path: '/oauth/token', ...authenticated(s, form({ grant_type: 'client_credentials', audience: s.apis.jwt })) }),
+  },
+  {
+    id: 'cc-post',
+    label: 'client credentials, client_secret_post (JWT)',
+    request: (s) => ({
+      path: '/oauth/token',
+      method: 'POST',
+      headers: { 'content-type': FORM },
+      bodies: [form({ grant_type: 'client_credentials', client_id: s.client.id, client_secret: s.client.secret, resource: s.apis.jwt })],
+    }),
+  },
+  {
+    id: 'introspect-jwt',
+    label: 'introspection of a JWT access token',
+    unsupported: { baseline: 'oidc-provider cannot introspect its own JWT access tokens' },
+    prepare: async (s) => ({ token: await fetchToken(s, s.apis.jwt) }),
+    request: (s, p) => ({ path: '/oauth/introspect', ...authenticated(s, form({ token: p.token })) }),
+  },
+  {
+    id: 'introspect-opaque',
+    label: 'introspection of an opaque access token',
+    prepare: async (s) => ({ token: await fetchToken(s, s.apis.opaque) }),
+    request: (s, p) => ({ path: '/oauth/introspect', ...authenticated(s, form({ token: p.token })) }),
+  },
+  // Each request revokes another token from a pool fetched beforehand; a run longer than the pool
+  // repeats tokens, which revocation answers the same (RFC 7009 §2.2).
+  {
+    id: 'revoke-jwt',
+    label: 'revocation of JWT access tokens',
+    unsupported: { baseline: 'oidc-provider cannot revoke its own JWT access tokens' },
+    prepare: async (s, { poolSize }) => ({ tokens: await fetchTokens(s, s.apis.jwt, poolSize) }),
+    request: (s, p) => revocation(s, p.tokens),
+  },
+  {
+    id: 'revoke-opaque',
+    label: 'revocation of opaque access tokens',
+    prepare: async (s, { poolSize }) => ({ tokens: await fetchTokens(s, s.apis.opaque, poolSize) }),
+    request: (s, p) => revocation(s, p.tokens),
+  },
+  { id: 'jwks', label: 'JWKS', request: () => ({ path: '/.well-known/jwks.json', method: 'GET' }) },
+  { id: 'discovery', label: 'discovery document', request: () => ({ path: '/.well-known/openid-configuration', method: 'GET' }) },
+];

@@ -1,0 +1,183 @@
+// The servers the benchmark measures: the bare oidc-provider baseline and Gatehouse on each
+// database, each started as its own process from the built code and seeded through Gatehouse's
+// own CLI, exactly as an operator would.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../scripts/pg-cluster.mjs';
+import { BASELINE_APIS, BASELINE_CLIENT } from './baseline-config.mjs';
+
+const ROOT = join(import.meta.dirname, '..');
+const BIN = join(ROOT, 'bin', 'gatehouse.js');
+
+/** Every target, in the order they run. `needs` says which database a target requires. */
+export const TARGETS = [
+  { id: 'baseline', label: 'oidc-provider (bare)', kind: 'baseline' },
+  { id: 'pglite', label: 'gatehouse PGlite', kind: 'gatehouse', needs: 'pglite', workers: 1 },
+  { id: 'postgres', label: 'gatehouse PostgreSQL', kind: 'gatehouse', needs: 'postgres', workers: 1 },
+  { id: 'postgres-workers', label: 'gatehouse PostgreSQL WORKERS=2', kind: 'gatehouse', needs: 'postgres', workers: 2 },
+];
+
+async function waitUntilReady(url, child, output, timeoutMs = 60_000) {
+  const started = performance.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode} before it was ready:\n${output()}`);
+    try {
+      const res = await fetch(`${url}/readyz`);
+      if (res.status === 200) return;
+    } catch {}
+    if (performance.now() - started > timeoutMs) throw new Error(`server not ready within ${timeoutMs} ms:\n${output()}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function stopChild(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    child.once('exit', () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Starts a process and keeps the tail of its output for error messages; logs go to `logFile`. */
+function startProcess(args, env, logFile) {
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const log = createWriteStream(logFile, { flags: 'a' });
+  let tail = '';
+  const keep = (d) => {
+    log.write(d);
+    tail = (tail + d).slice(-4000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  child.once('exit', () => log.end());
+  return { child, output: () => tail };
+}
+
+async function startBaseline(workDir) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const started = performance.now();
+  const { child, output } = startProcess(
+    [join(ROOT, 'bench', 'baseline-server.mjs')],
+    { ...process.env, PORT: String(port) },
+    join(workDir, 'baseline.log'),
+  );
+  await waitForLine(child, output);
+  const readyMs = performance.now() - started;
+  return {
+    url,
+    pid: child.pid,
+    readyMs,
+    client: { id: BASELINE_CLIENT.client_id, secret: BASELINE_CLIENT.client_secret },
+    apis: BASELINE_APIS,
+    stop: () => stopChild(child),
+  };
+}
+
+// The baseline prints one JSON line when it listens (it has no /readyz).
+function waitForLine(child, output) {
+  return new Promise((resolve, reject) => {
+    const onData = (d) => {
+      if (String(d).includes('"ready":true')) {
+        child.stdout.off('data', onData);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.once('exit', (code) => reject(new Error(`baseline exited with ${code}:\n${output()}`)));
+  });
+}
+
+function cli(args, env) {
+  const result = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`gatehouse ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
+  return result.stdout;
+}
+
+/** Registers a JWT API, an opaque-token API and one client granted both, through the CLI. */
+function seed(env, runId) {
+  const apis = { jwt: `https://jwt.bench.test/${runId}`, opaque: `https://opaque.bench.test/${runId}` };
+  cli(['apis', 'create', '--identifier', apis.jwt, '--name', 'Bench JWT API', '--scopes', 'read,write'], env);
+  cli(
+    ['apis', 'create', '--identifier', apis.opaque, '--name', 'Bench opaque API', '--scopes', 'read,write', '--token-format', 'opaque'],
+    env,
+  );
+  const client = JSON.parse(
+    cli(
+      [
+        'clients',
+        'create',
+        '--name',
+        `bench-${runId}`,
+        '--grant-types',
+        'client_credentials',
+        '--api',
+        apis.jwt,
+        '--api',
+        apis.opaque,
+        '--json',
+      ],
+      env,
+    ),
+  );
+  return { apis, client: { id: client.client_id, secret: client.client_secret } };
+}
+
+async function startGatehouse(target, workDir, database) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const dataDir = mkdtempSync(join(tmpdir(), `gatehouse-bench-${target.id}-`));
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '/tmp',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    ISSUER: url,
+    DATA_DIR: dataDir,
+    MASTER_KEY: process.env.MASTER_KEY ?? randomBytes(32).toString('base64url'),
+    WORKERS: String(target.workers),
+    ...(process.env.LOG_LEVEL ? { LOG_LEVEL: process.env.LOG_LEVEL } : {}),
+    ...(database ? { DATABASE_URL: database } : {}),
+  };
+  const logFile = join(workDir, `${target.id}.log`);
+  const runId = randomBytes(4).toString('hex');
+
+  // First start on an empty database: migrations and key generation. Seeded through the CLI while
+  // it runs, then restarted: the measured server is a restarted one, as in production.
+  let started = performance.now();
+  let proc = startProcess([BIN, 'serve'], env, logFile);
+  await waitUntilReady(url, proc.child, proc.output);
+  const firstReadyMs = performance.now() - started;
+  const seeded = seed(env, runId);
+  await stopChild(proc.child);
+
+  started = performance.now();
+  proc = startProcess([BIN, 'serve'], env, logFile);
+  await waitUntilReady(url, proc.child, proc.output);
+  const readyMs = performance.now() - started;
+  const { child } = proc;
+  return {
+    url,
+    pid: child.pid,
+    readyMs,
+    firstReadyMs,
+    ...seeded,
+    async stop() {
+      await stopChild(child);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Starts a target; `databases` maps `pglite`/`postgres` to what the target should use. */
+export async function startTarget(target, { workDir, postgres }) {
+  if (target.kind === 'baseline') return startBaseline(workDir);
+  return startGatehouse(target, workDir, target.needs === 'postgres' ? await postgres.newDatabaseUrl() : undefined);
+}
