@@ -1,0 +1,108 @@
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type DownstreamApi, fetchJwks, getToken, kidOf, startDownstreamApi, waitForJwksChange } from '../support/downstream.ts';
+import { makeApi, makeClient } from '../support/fixtures.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+/**
+ * A downstream API as the README tells API authors to write one: verify Gatehouse's JWT access
+ * tokens offline with jose's createRemoteJWKSet + jwtVerify (RFC 9068 §4). Real HTTP on both sides.
+ */
+describe('a downstream API verifying access tokens offline (RFC 9068)', () => {
+  let server: TestServer;
+  let jwksUri: string;
+  const started: DownstreamApi[] = [];
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    const discovery = (await (await fetch(`${server.url}/.well-known/openid-configuration`)).json()) as { jwks_uri: string };
+    jwksUri = discovery.jwks_uri;
+  });
+  afterAll(async () => {
+    await Promise.all(started.map((api) => api.close()));
+    await server?.close();
+  });
+
+  /**
+   * An API registered in Gatehouse, a client granted it, and the resource server itself.
+   * `cooldownDuration: 0`: jose refetches the JWKS for an unknown kid at most once per cooldown
+   * (30 s by default); here the rotation follows the API's first fetch by milliseconds.
+   */
+  async function setup(overrides: Parameters<typeof makeApi>[1] = {}) {
+    const api = await makeApi(server.services, overrides);
+    const client = await makeClient(server.services, { apis: [{ identifier: api.identifier }] });
+    const resourceServer = await startDownstreamApi({ issuer: server.url, jwksUri, audience: api.identifier, cooldownDuration: 0 });
+    started.push(resourceServer);
+    const call = (token?: string) => fetch(`${resourceServer.url}/reports`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const issue = async (form: Record<string, string> = { audience: api.identifier }) =>
+      (await getToken(server.url, client, form)).access_token;
+    return { api, client, resourceServer, call, issue };
+  }
+
+  it('accepts a token Gatehouse issued for it', async () => {
+    const { call, issue, client } = await setup();
+    const res = await call(await issue());
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { client_id: string }).client_id).toBe(client.clientId);
+  });
+
+  it('accepts RS256 tokens from an API configured for them (RFC 9068 §4)', async () => {
+    const { call, issue } = await setup({ signingAlg: 'RS256' });
+    const token = await issue();
+    const res = await call(token);
+    expect(res.status).toBe(200);
+    const kid = kidOf(token);
+    expect((await fetchJwks(server.url)).keys.find((k) => k.kid === kid)?.alg).toBe('RS256');
+  });
+
+  it('answers 401 without a token, with garbage, and with a tampered token', async () => {
+    const { call, issue } = await setup();
+    expect((await call()).status).toBe(401);
+    expect((await call('garbage')).status).toBe(401);
+    const [h, p, s] = (await issue()).split('.') as [string, string, string];
+    const claims = decodeJwt(`${h}.${p}.${s}`);
+    const tampered = `${h}.${Buffer.from(JSON.stringify({ ...claims, scope: 'admin' })).toString('base64url')}.${s}`;
+    expect((await call(tampered)).status).toBe(401);
+  });
+
+  it('answers 401 for a token issued for another API (RFC 9068 §4: aud must match)', async () => {
+    const mine = await makeApi(server.services);
+    const other = await makeApi(server.services);
+    const client = await makeClient(server.services, { apis: [{ identifier: mine.identifier }, { identifier: other.identifier }] });
+    const resourceServer = await startDownstreamApi({ issuer: server.url, jwksUri, audience: mine.identifier });
+    started.push(resourceServer);
+    const call = async (token: string) =>
+      (await fetch(`${resourceServer.url}/reports`, { headers: { authorization: `Bearer ${token}` } })).status;
+
+    const forOther = (await getToken(server.url, client, { audience: other.identifier })).access_token;
+    const forMine = (await getToken(server.url, client, { audience: mine.identifier })).access_token;
+    expect(decodeJwt(forOther).aud).toBe(other.identifier);
+    expect(await call(forOther)).toBe(401);
+    expect(await call(forMine)).toBe(200);
+  });
+
+  it('keeps accepting tokens across a key rotation: the old key stays published, the new kid is fetched', async () => {
+    const { call, issue, resourceServer } = await setup();
+    const beforeRotation = await issue();
+    expect((await call(beforeRotation)).status).toBe(200);
+    const fetchesBefore = resourceServer.jwksFetches();
+    expect(fetchesBefore).toBeGreaterThanOrEqual(1);
+
+    const jwksBefore = await fetchJwks(server.url);
+    await server.services.signingKeys.rotate('test');
+    const jwksAfter = await waitForJwksChange(server.url, jwksBefore.etag);
+    const newKid = (await server.services.signingKeys.list()).find((k) => k.alg === 'ES256' && k.state === 'active')?.kid;
+    expect(newKid).toBeDefined();
+    expect(jwksAfter.keys.map((k) => k.kid)).toEqual(expect.arrayContaining([newKid, kidOf(beforeRotation)]));
+
+    const afterRotation = await issue();
+    expect(kidOf(afterRotation)).toBe(newKid);
+    expect(kidOf(afterRotation)).not.toBe(kidOf(beforeRotation));
+
+    // the API has not seen the new kid: jose refetches the JWKS and accepts the token
+    expect((await call(afterRotation)).status).toBe(200);
+    expect(resourceServer.jwksFetches()).toBe(fetchesBefore + 1);
+    // the token signed before the rotation still verifies: its key is still in the JWKS
+    expect((await call(beforeRotation)).status).toBe(200);
+  });
+});

@@ -1,0 +1,152 @@
+import { decodeJwt, generateKeyPair, SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ClientCredentials, getToken, introspect, revoke } from '../support/downstream.ts';
+import { basicAuth, makeApi, makeClient, makeMachineSetup, postForm } from '../support/fixtures.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+
+/**
+ * POST /oauth/revoke (RFC 7009) for JWT access tokens (denylisted by jti until they expire) and
+ * opaque ones (deleted). Introspection (RFC 7662) is how the tests observe the effect.
+ */
+describe('token revocation (RFC 7009)', () => {
+  let server: TestServer;
+  /** a client that only introspects, so the observer is never the token's owner */
+  let observer: ClientCredentials;
+  beforeAll(async () => {
+    server = await startTestServer();
+    observer = await makeClient(server.services);
+  });
+  afterAll(() => server?.close());
+
+  const isActive = async (token: string) => {
+    const res = await introspect(server.url, observer, token);
+    expect(res.status).toBe(200);
+    return res.body.active;
+  };
+
+  async function jwtClient() {
+    const setup = await makeMachineSetup(server.services);
+    const issue = async () => (await getToken(server.url, setup, { audience: setup.api.identifier })).access_token;
+    return { ...setup, issue };
+  }
+
+  async function opaqueClient() {
+    const api = await makeApi(server.services, { accessTokenFormat: 'opaque' });
+    const client = await makeClient(server.services, { apis: [{ identifier: api.identifier }] });
+    const issue = async () => (await getToken(server.url, client, { audience: api.identifier })).access_token;
+    return { api, ...client, issue };
+  }
+
+  it('revokes a JWT access token by its jti while the client’s other tokens stay active (RFC 7009 §2.1)', async () => {
+    const client = await jwtClient();
+    const [doomed, kept] = [await client.issue(), await client.issue()];
+    expect(decodeJwt(doomed).jti).not.toBe(decodeJwt(kept).jti);
+    expect(await isActive(doomed)).toBe(true);
+
+    const res = await revoke(server.url, client, doomed);
+    expect(res.status).toBe(200);
+    expect(await isActive(doomed)).toBe(false);
+    expect((await introspect(server.url, observer, doomed)).body).toStrictEqual({ active: false });
+    expect(await isActive(kept)).toBe(true);
+  });
+
+  it('revokes an opaque access token while the client’s other tokens stay active (RFC 7009 §2.1)', async () => {
+    const client = await opaqueClient();
+    const [doomed, kept] = [await client.issue(), await client.issue()];
+    expect(await isActive(doomed)).toBe(true);
+
+    const res = await revoke(server.url, client, doomed);
+    expect(res.status).toBe(200);
+    expect(await isActive(doomed)).toBe(false);
+    expect(await isActive(kept)).toBe(true);
+  });
+
+  it('accepts client_secret_post as well as Basic (RFC 7009 §2.1)', async () => {
+    const client = await jwtClient();
+    const token = await client.issue();
+    const res = await postForm(`${server.url}/oauth/revoke`, { token, client_id: client.clientId, client_secret: client.clientSecret });
+    expect(res.status).toBe(200);
+    expect(await isActive(token)).toBe(false);
+  });
+
+  it('revokes with a wrong token_type_hint too (RFC 7009 §2.1: the server extends its search)', async () => {
+    for (const client of [await jwtClient(), await opaqueClient()]) {
+      const token = await client.issue();
+      const res = await revoke(server.url, client, token, { token_type_hint: 'refresh_token' });
+      expect(res.status).toBe(200);
+      expect(await isActive(token)).toBe(false);
+    }
+  });
+
+  it.each([
+    ['garbage', async () => 'not a token at all'],
+    ['unknown opaque-looking value', async () => 'TfjbqOKc0Yw5Ka7dYg2L2Pm9Lhd3Nh3zT9_qzbx0Kzx'],
+    [
+      'JWT signed by another key',
+      async () => {
+        const { privateKey } = await generateKeyPair('ES256');
+        return new SignJWT({ jti: 'x', client_id: 'y' })
+          .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt' })
+          .setExpirationTime('1h')
+          .sign(privateKey);
+      },
+    ],
+  ])('answers 200 for a token it does not know [%s] (RFC 7009 §2.2)', async (_name, make) => {
+    const client = await jwtClient();
+    const res = await revoke(server.url, client, await make());
+    expect(res.status).toBe(200);
+  });
+
+  it('answers 200 when the same token is revoked twice [JWT and opaque] (RFC 7009 §2.2)', async () => {
+    for (const client of [await jwtClient(), await opaqueClient()]) {
+      const token = await client.issue();
+      expect((await revoke(server.url, client, token)).status).toBe(200);
+      expect((await revoke(server.url, client, token)).status).toBe(200);
+      expect(await isActive(token)).toBe(false);
+    }
+  });
+
+  it('refuses to revoke another client’s token with unauthorized_client and keeps it active [JWT and opaque] (RFC 7009 §2.1)', async () => {
+    for (const owner of [await jwtClient(), await opaqueClient()]) {
+      const token = await owner.issue();
+      const intruder = await makeClient(server.services, { apis: [{ identifier: owner.api.identifier }] });
+      const res = await revoke(server.url, intruder, token);
+      expect(res.status).toBe(400);
+      expect(res.body.error).toBe('unauthorized_client');
+      expect(await isActive(token)).toBe(true);
+    }
+  });
+
+  it('refuses an unauthenticated or wrongly authenticated caller with 401 invalid_client and keeps the token active (RFC 7009 §2.1)', async () => {
+    const client = await jwtClient();
+    const token = await client.issue();
+    const anonymous = await postForm(`${server.url}/oauth/revoke`, { token });
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body.error).toBe('invalid_client');
+    const wrong = await postForm(`${server.url}/oauth/revoke`, { token }, { authorization: basicAuth(client.clientId, 'ghcs_wrong') });
+    expect(wrong.status).toBe(401);
+    expect(wrong.body.error).toBe('invalid_client');
+    expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic /);
+    const postWrong = await postForm(`${server.url}/oauth/revoke`, { token, client_id: client.clientId, client_secret: 'ghcs_wrong' });
+    expect(postWrong.status).toBe(401);
+    expect(await isActive(token)).toBe(true);
+  });
+
+  it('refuses a request without the token parameter with 400 invalid_request (RFC 7009 §2.1)', async () => {
+    const client = await jwtClient();
+    const res = await revoke(server.url, client, '');
+    expect(res.status).toBe(400);
+    expect(res.body.error).toBe('invalid_request');
+  });
+
+  it('keeps a revoked JWT rejected after the revocation list is reloaded from the database (persisted)', async () => {
+    const client = await jwtClient();
+    const [doomed, kept] = [await client.issue(), await client.issue()];
+    expect((await revoke(server.url, client, doomed)).status).toBe(200);
+
+    await server.services.revocations.reload();
+    expect(server.services.revocations.isRevoked(decodeJwt(doomed).jti as string)).toBe(true);
+    expect(await isActive(doomed)).toBe(false);
+    expect(await isActive(kept)).toBe(true);
+  });
+});
