@@ -3,6 +3,7 @@ import type Provider from 'oidc-provider';
 import type { OidcArtifactStore } from '../domain/oidc-artifacts/oidc-artifact.store.ts';
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 import type { TokenRevocationService } from '../domain/token-revocations/token-revocation.service.ts';
+import type { Clock } from '../lib/clock.ts';
 
 /**
  * Introspection (RFC 7662) and revocation (RFC 7009) for every token Gatehouse issues.
@@ -53,9 +54,10 @@ export interface TokenInspectorDeps {
   artifacts: OidcArtifactStore;
   provider: () => Provider;
   keyRing: () => KeyRing;
+  clock: Clock;
 }
 
-export function createTokenInspector({ issuer, revocations, artifacts, provider, keyRing }: TokenInspectorDeps) {
+export function createTokenInspector({ issuer, revocations, artifacts, provider, keyRing, clock }: TokenInspectorDeps) {
   // The verifier follows the key ring: rebuilt (once) whenever the published keys change.
   let verifierFor: KeyRing | undefined;
   let jwks: ReturnType<typeof createLocalJWKSet> | undefined;
@@ -71,7 +73,12 @@ export function createTokenInspector({ issuer, revocations, artifacts, provider,
   /** A JWT we signed and that has not expired, or null (bad signature, other issuer, expired…). */
   async function verifyJwt(value: string) {
     try {
-      const { payload } = await jwtVerify(value, currentJwks(), { issuer, typ: 'at+jwt', algorithms: ['ES256', 'RS256'] });
+      const { payload } = await jwtVerify(value, currentJwks(), {
+        issuer,
+        typ: 'at+jwt',
+        algorithms: ['ES256', 'RS256'],
+        currentDate: clock.now(),
+      });
       return payload as JWTPayload & { client_id?: string; scope?: string };
     } catch (err) {
       if (err instanceof joseErrors.JOSEError || err instanceof TypeError) return null;

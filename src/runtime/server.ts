@@ -103,6 +103,7 @@ export async function startServer(config: Config, log: Logger, clock: Clock = sy
       artifacts: services.artifacts,
       provider: () => slot.current,
       keyRing: () => keyRing,
+      clock,
     });
     const app = createApp({
       issuer: config.issuer,
