@@ -22,6 +22,8 @@ export async function authenticateClient(
   return record;
 }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 function formDecode(value: string): string {
   return decodeURIComponent(value.replace(/\+/g, '%20'));
 }
@@ -30,11 +32,20 @@ function readCredentials(header: string, form: Record<string, string>): { client
   if (header) {
     if (form.client_secret !== undefined)
       throw new errors.InvalidRequest('client authentication must only be provided using one mechanism');
+    // RFC 6749 §5.2: another scheme is an "unsupported authentication method", so invalid_client;
+    // a Basic header that cannot be parsed is a malformed request.
+    if (!/^basic(\s|$)/i.test(header.trim())) throw new errors.InvalidClientAuth('unsupported authentication scheme');
     const match = /^Basic ([A-Za-z0-9+/]+={0,2})$/i.exec(header.trim());
     if (!match?.[1]) throw new errors.InvalidRequest('invalid authorization header value format');
-    const decoded = Buffer.from(match[1], 'base64').toString('utf8');
+    let decoded: string;
+    try {
+      decoded = STRICT_UTF8.decode(Buffer.from(match[1], 'base64'));
+    } catch {
+      throw new errors.InvalidRequest('client_id and client_secret in the authorization header are not properly encoded');
+    }
     const colon = decoded.indexOf(':');
-    if (colon < 1) throw new errors.InvalidRequest('invalid authorization header value format');
+    if (colon < 0) throw new errors.InvalidRequest('invalid authorization header value format');
+    if (colon === 0) throw new errors.InvalidClientAuth('empty client id');
     let clientId: string;
     let secret: string;
     try {

@@ -24,7 +24,19 @@ function requireToken(form: Record<string, string>): string {
   return form.token;
 }
 
+/** Endpoints that only take POST (RFC 6749 §3.2, RFC 7662 §2.1, RFC 7009 §2.1). */
+const POST_ONLY = [OIDC_ROUTES.token, OIDC_ROUTES.introspection, OIDC_ROUTES.revocation];
+
 export function registerProtocolRoutes(router: Router, { applications, inspector, bodyLimitBytes }: ProtocolRouteDeps): void {
+  // Another method gets 405 with `Allow` and an OAuth error body, not a 404 (the token endpoint is
+  // oidc-provider's and would fall through) or Koa's text. OPTIONS stays with the CORS preflight.
+  router.all(POST_ONLY, async (ctx, next) => {
+    if (ctx.method === 'POST' || ctx.method === 'OPTIONS') return next();
+    ctx.set('Allow', 'POST');
+    const err = new errors.InvalidRequest(`${ctx.method} is not supported here: use POST`);
+    throw Object.assign(err, { status: 405, statusCode: 405 });
+  });
+
   router.post(OIDC_ROUTES.introspection, async (ctx) => {
     const form = await readForm(ctx, bodyLimitBytes);
     await authenticateClient(ctx, form, applications);
