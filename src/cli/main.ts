@@ -8,6 +8,7 @@ import { MigrationError, migrate, pendingMigrations } from '../db/migrator.ts';
 import { AppError } from '../lib/app-error.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { MasterKeyError } from '../runtime/master-key.ts';
+import { OPERATIONS } from '../runtime/operations.ts';
 import { serve } from '../runtime/serve.ts';
 import { COMMANDS, type CommandSpec, UsageError } from './commands.ts';
 import { commandHelp, groupHelp, MIGRATE_HELP, rootHelp, SERVE_HELP } from './help.ts';
@@ -111,6 +112,10 @@ async function runCommand(
       return fail(`--${flag} is required. Run 'gatehouse ${command.group} ${command.name} --help'.`, 2);
   }
   const input = command.toInput(values);
+  // Checked here too (the server checks again), so a bad value is named by its flag whether the
+  // command runs in this process or in the server behind the control socket.
+  const checked = OPERATIONS[command.operation].input.safeParse(input);
+  if (!checked.success) return fail(describeZodError(checked.error, command), 2);
   const actor = `cli:${safeUsername()}`;
   let result: unknown;
   try {
@@ -118,6 +123,8 @@ async function runCommand(
   } catch (err) {
     if (err instanceof ZodError) return fail(describeZodError(err, command), 2);
     if (err instanceof AppError && err.code === 'guard.invalid_input') return fail(err.message, 2);
+    // A value the domain rejects (an unknown --api, a scope the API lacks) is a wrong value too.
+    if (err instanceof AppError && err.status === 400) return fail(`${err.message}${describeDetails(err.details)}`, 2);
     throw err;
   }
   out(command.print(result, values.json === true));
