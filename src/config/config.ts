@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { z } from 'zod';
-import { EnvSchema } from './schema.ts';
+import { type Env, EnvSchema } from './schema.ts';
 
 export type DatabaseConfig = { kind: 'pglite'; dataDir: string } | { kind: 'postgres'; url: string; poolSize: number };
 
@@ -33,28 +33,49 @@ function describeIssues(error: z.ZodError): string[] {
   return error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`);
 }
 
+/**
+ * Checks that relate variables to each other. Given a partial environment (the variables that
+ * parsed, when others did not), it checks what it can, so one run names every mistake.
+ */
+function crossIssues(env: Partial<Env>, hasDatabaseUrl: boolean): string[] {
+  const issues: string[] = [];
+  const issuer = env.ISSUER ?? (env.PORT === undefined ? undefined : `http://localhost:${env.PORT}`);
+  if (issuer !== undefined) {
+    const issuerUrl = new URL(issuer.replace(/\/$/, ''));
+    if (issuerUrl.search || issuerUrl.hash) issues.push('ISSUER: must not have a query or fragment');
+    if (
+      env.NODE_ENV === 'production' &&
+      issuerUrl.protocol === 'http:' &&
+      !['localhost', '127.0.0.1', '[::1]'].includes(issuerUrl.hostname)
+    ) {
+      issues.push('ISSUER: must be https in production (a TLS-terminating proxy may sit in front, see TRUST_PROXY)');
+    }
+  }
+  if (env.WORKERS !== undefined && env.WORKERS > 1 && !hasDatabaseUrl) {
+    issues.push('WORKERS: more than one worker needs PostgreSQL (DATABASE_URL); the embedded database is single-process');
+  }
+  return issues;
+}
+
 /** Parses the environment. Throws ConfigError naming every variable that is wrong. */
 export function loadConfig(environment: Record<string, string | undefined>): Config {
   // An empty variable means "unset", as in most twelve-factor tooling.
   const present = Object.fromEntries(Object.entries(environment).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = EnvSchema.safeParse(present);
-  if (!parsed.success) throw new ConfigError(describeIssues(parsed.error));
+  if (!parsed.success) {
+    const wrong = new Set(parsed.error.issues.map((i) => String(i.path[0])));
+    const valid = Object.fromEntries(
+      Object.entries(EnvSchema.shape).flatMap(([name, schema]) => {
+        if (wrong.has(name)) return [];
+        const field = schema.safeParse(present[name]);
+        return field.success ? [[name, field.data]] : [];
+      }),
+    ) as Partial<Env>;
+    throw new ConfigError([...describeIssues(parsed.error), ...crossIssues(valid, present.DATABASE_URL !== undefined)]);
+  }
   const env = parsed.data;
-  const issues: string[] = [];
-
+  const issues = crossIssues(env, env.DATABASE_URL !== undefined);
   const issuer = (env.ISSUER ?? `http://localhost:${env.PORT}`).replace(/\/$/, '');
-  const issuerUrl = new URL(issuer);
-  if (issuerUrl.search || issuerUrl.hash) issues.push('ISSUER: must not have a query or fragment');
-  if (
-    env.NODE_ENV === 'production' &&
-    issuerUrl.protocol === 'http:' &&
-    !['localhost', '127.0.0.1', '[::1]'].includes(issuerUrl.hostname)
-  ) {
-    issues.push('ISSUER: must be https in production (a TLS-terminating proxy may sit in front, see TRUST_PROXY)');
-  }
-  if (env.WORKERS > 1 && !env.DATABASE_URL) {
-    issues.push('WORKERS: more than one worker needs PostgreSQL (DATABASE_URL); the embedded database is single-process');
-  }
 
   const dataDir = resolve(env.DATA_DIR);
   const database: DatabaseConfig = env.DATABASE_URL
