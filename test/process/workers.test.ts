@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { basicAuth } from '../support/fixtures.ts';
+import { type CliClient, isAlive, logRecords, rawRequest, seedMachineClient, stopAll, waitFor } from '../support/process.ts';
+import { newMasterKey, type SpawnedServer, spawnServer } from '../support/server.ts';
+import { createTestDatabase, TEST_DB, type TestDatabase } from '../support/test-database.ts';
+
+// WORKERS=2 (PostgreSQL only) runs a supervisor that forks two HTTP workers sharing one port
+// (node:cluster). Every log line carries the pid of the process that wrote it.
+
+describe.runIf(TEST_DB === 'postgres')('WORKERS=2', { timeout: 90_000 }, () => {
+  let db: TestDatabase;
+  let client: CliClient;
+  let server: SpawnedServer | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const env = { ...db.env, MASTER_KEY: newMasterKey() };
+    client = await seedMachineClient(env);
+    server = await spawnServer({ ...env, WORKERS: '2' });
+  });
+  afterAll(async () => {
+    await stopAll(server);
+    await db?.drop();
+  });
+
+  it('serves a burst of token requests on one port from both workers, and SIGTERM stops supervisor and workers with exit 0', async () => {
+    const running = server as SpawnedServer;
+    const supervisor = running.child.pid as number;
+    // Both workers announce themselves once they listen (spawnServer returned when the first did).
+    const workerPids = await waitFor(
+      () => {
+        const pids = [
+          ...new Set(
+            logRecords(running)
+              .filter((r) => typeof r.msg === 'string' && r.msg.startsWith('gatehouse ready'))
+              .map((r) => r.pid as number),
+          ),
+        ];
+        return pids.length === 2 ? pids : undefined;
+      },
+      'two workers to be ready',
+      { timeoutMs: 30_000 },
+    );
+    expect(workerPids).not.toContain(supervisor);
+
+    const form = new URLSearchParams({ grant_type: 'client_credentials', audience: client.identifier }).toString();
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        rawRequest(running.url, {
+          method: 'POST',
+          path: '/oauth/token',
+          headers: {
+            authorization: basicAuth(client.clientId, client.clientSecret),
+            'content-type': 'application/x-www-form-urlencoded',
+            'x-request-id': `worker-burst-${i}`,
+          },
+          body: form,
+        }),
+      ),
+    );
+    expect(results.map((r) => (r.ok ? r.status : `${r.phase}:${r.code}`))).toEqual(Array(40).fill(200));
+
+    // Each connection went to one worker or the other (round-robin), never to the supervisor.
+    const servedBy = await waitFor(
+      () => {
+        const byId = new Map(
+          logRecords(running)
+            .filter((r) => typeof r.reqId === 'string' && r.reqId.startsWith('worker-burst-') && r.msg === 'request')
+            .map((r) => [r.reqId as string, r.pid as number]),
+        );
+        return byId.size === 40 ? byId : undefined;
+      },
+      'a log line for every request',
+      { timeoutMs: 5_000 },
+    );
+    expect(new Set(servedBy.values())).toEqual(new Set(workerPids));
+
+    expect(await running.stop('SIGTERM')).toBe(0);
+    expect(isAlive(supervisor)).toBe(false);
+    await waitFor(() => workerPids.every((pid) => !isAlive(pid)), 'the worker processes to be gone', { timeoutMs: 5_000 });
+  });
+});
