@@ -8,11 +8,9 @@ import { MasterKeyError } from './master-key.ts';
 export async function verifyMasterKey(db: Database, checkValue: string): Promise<void> {
   const stored = await db.prisma.setting.findUnique({ where: { key: 'master_key_check' } });
   if (!stored) {
-    await db.prisma.setting.upsert({
-      where: { key: 'master_key_check' },
-      create: { key: 'master_key_check', value: checkValue },
-      update: {},
-    });
+    // INSERT … ON CONFLICT DO NOTHING: instances starting together on a new database race here, and
+    // Prisma's upsert is a read then a write (the loser would fail on the primary key).
+    await db.prisma.setting.createMany({ data: [{ key: 'master_key_check', value: checkValue }], skipDuplicates: true });
     const again = await db.prisma.setting.findUnique({ where: { key: 'master_key_check' } });
     if (again?.value === checkValue) return;
   } else if (stored.value === checkValue) {
