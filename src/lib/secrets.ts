@@ -1,12 +1,25 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  createSecretKey,
+  hkdfSync,
+  type KeyObject,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 
 /**
  * Keys derived from the one MASTER_KEY. Each purpose gets its own HKDF-derived subkey, so a key
  * used for one job is never reused for another.
  */
 export interface DerivedKeys {
-  /** pepper for the keyed digest of generated secrets (client secrets, API tokens) */
-  digestKey: Buffer;
+  /**
+   * pepper for the keyed digest of generated secrets (client secrets, API tokens). A KeyObject, not
+   * a Buffer: createHmac re-imports a Buffer key on every call, which measured 11–18 µs per digest
+   * against 2 µs, on the token endpoint's hot path.
+   */
+  digestKey: KeyObject;
   /** AES-256-GCM key that encrypts private signing keys at rest */
   encryptionKey: Buffer;
   /** keys that sign oidc-provider's cookies */
@@ -21,7 +34,7 @@ function derive(master: Buffer, info: string): Buffer {
 
 export function deriveKeys(master: Buffer): DerivedKeys {
   return {
-    digestKey: derive(master, 'secret digest v1'),
+    digestKey: createSecretKey(derive(master, 'secret digest v1')),
     encryptionKey: derive(master, 'signing key encryption v1'),
     cookieKeys: [derive(master, 'cookie signing v1').toString('base64url')],
     checkValue: derive(master, 'key check v1').subarray(0, 16).toString('base64url'),
@@ -29,7 +42,7 @@ export function deriveKeys(master: Buffer): DerivedKeys {
 }
 
 /** HMAC-SHA-256 of a secret under the server-side pepper, base64url. O(1), safe to index. */
-export function digestSecret(digestKey: Buffer, secret: string): string {
+export function digestSecret(digestKey: KeyObject, secret: string): string {
   return createHmac('sha256', digestKey).update(secret, 'utf8').digest('base64url');
 }
 

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { PrismaClient } from '../../db/database.ts';
 import { isUniqueViolation } from '../../db/prisma-errors.ts';
 import { assertThat } from '../../lib/assert-that.ts';
@@ -21,7 +22,7 @@ export interface ApplicationServiceDeps {
   apiStore: ApiResourceStore;
   audit: AuditStore;
   clock: Clock;
-  digestKey: Buffer;
+  digestKey: KeyObject;
 }
 
 /** What creating or rotating returns: the only moment the plain secret exists outside the client. */
