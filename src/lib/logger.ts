@@ -27,6 +27,12 @@ export const REDACT_PATHS = [
   'token',
 ];
 
+/**
+ * The root logger. Without a destination it writes to stdout asynchronously: a line is written at
+ * once when stdout is idle, and lines logged while a write is in flight go out together in the next
+ * one, so a busy server makes one write per batch rather than one per request. Call `log.flush()`
+ * before exiting (serve does).
+ */
 export function createLogger(options: { level: string; destination?: pino.DestinationStream; name?: string }): Logger {
   return pino(
     {
@@ -37,8 +43,17 @@ export function createLogger(options: { level: string; destination?: pino.Destin
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    options.destination,
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
+}
+
+/**
+ * A child for per-request access lines without redaction. Redaction costs about 15 µs a line, and
+ * an access line carries only fixed, non-secret fields (method, path without query, status,
+ * duration, request id), so it is skipped for those lines and only for those.
+ */
+export function createAccessLogger(log: Logger): Logger {
+  return log.child({}, { redact: [] });
 }
 
 export type { Logger };

@@ -12,11 +12,14 @@ import { startServer } from './server.ts';
  */
 export async function serve(config: Config): Promise<number> {
   const log = createLogger({ level: config.logLevel });
-  if (config.workers > 1 && cluster.isPrimary) return supervise(config, log);
-  if (!cluster.isWorker) return serveOne(config, log);
-  const code = await serveOne(config, log.child({ worker: cluster.worker?.id }));
+  let code: number;
+  if (config.workers > 1 && cluster.isPrimary) code = await supervise(config, log);
+  else if (!cluster.isWorker) code = await serveOne(config, log);
+  else code = await serveOne(config, log.child({ worker: cluster.worker?.id }));
+  // Logs are written asynchronously (lib/logger.ts): write out what is buffered before exiting.
+  await new Promise<void>((resolve) => log.flush(() => resolve()));
   // A worker's IPC channel keeps it alive: let go of it so the process can exit.
-  process.disconnect?.();
+  if (cluster.isWorker) process.disconnect?.();
   return code;
 }
 
@@ -36,7 +39,6 @@ async function serveOne(config: Config, log: Logger): Promise<number> {
     } else {
       log.fatal({ err }, 'failed to start');
     }
-    log.flush?.();
     return 1;
   }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
+import { createAccessLogger } from '../../lib/logger.ts';
 
 declare module 'koa' {
   interface DefaultState {
@@ -15,22 +16,34 @@ const INCOMING_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * Gives each request an id (a caller's well-formed `X-Request-Id`, or a new UUID), echoes it back,
  * attaches `ctx.state.log` (a child logger carrying it), and writes one access-log line.
  * The path is logged without its query string: queries can carry codes and state.
+ *
+ * Hot path: the child logger is made only if something logs through it, and the access line goes
+ * through a non-redacting logger (its fields are fixed and never secret; see createAccessLogger).
  */
 export function requestContext(log: Logger) {
+  const accessLog = createAccessLogger(log);
   return async function requestContextMiddleware(ctx: Context, next: Next): Promise<void> {
     const incoming = ctx.get('x-request-id');
     const reqId = INCOMING_ID.test(incoming) ? incoming : randomUUID();
     ctx.state.reqId = reqId;
-    ctx.state.log = log.child({ reqId });
+    let child: Logger | undefined;
+    Object.defineProperty(ctx.state, 'log', {
+      get: () => {
+        child ??= log.child({ reqId });
+        return child;
+      },
+      configurable: true,
+      enumerable: true,
+    });
     ctx.set('X-Request-Id', reqId);
     const started = performance.now();
     try {
       await next();
     } finally {
       const ms = Math.round((performance.now() - started) * 100) / 100;
-      const line = { method: ctx.method, path: ctx.path, status: ctx.status, ms };
-      if (ctx.status >= 500) ctx.state.log.error(line, 'request');
-      else ctx.state.log.info(line, 'request');
+      const line = { reqId, method: ctx.method, path: ctx.path, status: ctx.status, ms };
+      if (ctx.status >= 500) accessLog.error(line, 'request');
+      else accessLog.info(line, 'request');
     }
   };
 }
