@@ -82,8 +82,10 @@ describe.runIf(TEST_DB === 'postgres')('two servers on one PostgreSQL database',
   it('after a secret rotation the old secret is refused at both and the new one accepted', async () => {
     const client = await setup();
     // Both have the client cached now.
-    expect((await requestToken(a.local, client)).status).toBe(200);
-    expect((await requestToken(b.local, client)).status).toBe(200);
+    for (const instance of [a, b]) {
+      const res = await requestToken(instance.local, client);
+      expect(res.status, `${instance.local}: ${JSON.stringify(res.body)}`).toBe(200);
+    }
     const rotated = await cliJson<{ client_secret: string }>(env, ['clients', 'rotate-secret', '--client-id', client.clientId]);
     expect(rotated.client_secret).not.toBe(client.clientSecret);
     const fresh: CliClient = { ...client, clientSecret: rotated.client_secret };
@@ -95,7 +97,8 @@ describe.runIf(TEST_DB === 'postgres')('two servers on one PostgreSQL database',
           timeoutMs: 5_000,
         },
       );
-      expect((await requestToken(instance.local, fresh)).status).toBe(200);
+      const res = await requestToken(instance.local, fresh);
+      expect(res.status, `${instance.local}: ${JSON.stringify(res.body)}`).toBe(200);
     }
   });
 
