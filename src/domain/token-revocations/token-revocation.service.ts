@@ -16,6 +16,8 @@ export function createTokenRevocationService({ store, clock }: { store: TokenRev
 
   return {
     async revoke(token: { jti: string; exp: number; clientId: string | null }): Promise<void> {
+      // Already on the (database-backed) denylist: nothing to write or announce.
+      if (revoked.has(token.jti)) return;
       await store.insert({ jti: token.jti, clientId: token.clientId, expiresAt: new Date(token.exp * 1000) });
       remember(token.jti, token.exp);
     },
