@@ -15,15 +15,13 @@ export function checkBars(run) {
   const ccScenarios = ['cc-basic', 'cc-post'];
   bar(
     'client credentials, one process: >= 0.9x baseline',
-    ['pglite', 'postgres'].flatMap((t) =>
-      ccScenarios.map((s) => ({ what: `${t} ${s}`, value: ratio(row(t, s)?.rps, base(s)), min: 0.9, unit: 'x' })),
-    ),
+    ['pglite', 'postgres'].flatMap((t) => ccScenarios.map((s) => ({ what: `${t} ${s}`, value: row(t, s)?.ratio, min: 0.9, unit: 'x' }))),
   );
   bar(
     'client credentials, one worker per core: >= 1.5x baseline',
     ccScenarios.map((s) => ({
       what: `postgres-workers ${s}`,
-      value: ratio(row('postgres-workers', s)?.rps, base(s)),
+      value: row('postgres-workers', s)?.ratio,
       min: 1.5,
       unit: 'x',
     })),
@@ -88,17 +86,15 @@ function table(rows) {
 }
 
 export function formatReport(run, bars) {
-  const base = (scenario) => run.rows.find((r) => r.target === 'baseline' && r.scenario === scenario && !r.failed)?.rps;
   const header = ['scenario', 'server', 'req/s', 'x base', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'peak RSS MB'];
   const body = run.rows.map((r) => {
     if (r.failed) return [r.scenario, r.target, 'FAILED', '-', '-', '-', '-', '-', r.failed.slice(0, 60)];
     if (r.unsupported) return [r.scenario, r.target, 'n/a', '', '', '', '', '', ''];
-    const b = base(r.scenario);
     return [
       r.scenario,
       r.target,
       fmt(r.rps),
-      r.target === 'baseline' || !b ? '' : `${fmt(r.rps / b, 2)}x`,
+      r.ratio ? `${fmt(r.ratio, 2)}x` : '',
       fmt(r.p50Ms, 2),
       fmt(r.p99Ms, 2),
       fmt(r.non2xx),
@@ -107,7 +103,7 @@ export function formatReport(run, bars) {
     ];
   });
   const lines = [
-    `Gatehouse benchmark ${run.startedAt}  (${run.options.load}, ${run.options.connections} connections, ${run.options.seconds} s per scenario after ${run.options.warmupSeconds} s warm-up; node ${run.environment.node}, ${run.environment.cpus} CPUs)`,
+    `Gatehouse benchmark ${run.startedAt}  (${run.options.load}, ${run.options.connections} connections; per scenario ${run.options.rounds} rounds of ${run.options.seconds} s per target after ${run.options.warmupSeconds} s warm-up; medians; node ${run.environment.node}, ${run.environment.cpus} CPUs)`,
     '',
     table([header, ...body]),
     '',

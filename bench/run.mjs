@@ -25,6 +25,7 @@ const { values: args } = parseArgs({
     scenarios: { type: 'string' },
     seconds: { type: 'string' },
     warmup: { type: 'string' },
+    rounds: { type: 'string' },
     connections: { type: 'string', default: '16' },
     load: { type: 'string', default: 'auto' },
     strict: { type: 'boolean', default: false },
@@ -36,8 +37,9 @@ if (args.help) {
   console.log(`npm run bench [-- options]
   --targets LIST      ${TARGETS.map((t) => t.id).join(',')} (default: all; PostgreSQL ones need DATABASE_URL or local PostgreSQL binaries)
   --scenarios LIST    ${SCENARIOS.map((s) => s.id).join(',')} (default: all)
-  --seconds N         measured seconds per scenario (default 10; smoke 1)
-  --warmup N          uncounted warm-up seconds per scenario (default 3; smoke 0)
+  --seconds N         measured seconds per target, scenario and round (default 3; smoke 1)
+  --warmup N          uncounted warm-up seconds before each of those (default 1; smoke 0)
+  --rounds N          rounds per scenario, targets measured in turn (default 3; smoke 1)
   --connections N     concurrent connections (default 16)
   --load wrk|autocannon   load generator (default: wrk if installed)
   --smoke             a few seconds, baseline and PGlite only (BENCH_SMOKE=1 does the same)
@@ -53,8 +55,9 @@ const pick = (list, all, what) => {
 };
 
 const options = {
-  seconds: Number(args.seconds ?? (args.smoke ? 1 : 10)),
-  warmupSeconds: Number(args.warmup ?? (args.smoke ? 0 : 3)),
+  seconds: Number(args.seconds ?? (args.smoke ? 1 : 3)),
+  warmupSeconds: Number(args.warmup ?? (args.smoke ? 0 : 1)),
+  rounds: Number(args.rounds ?? (args.smoke ? 1 : 3)),
   connections: Number(args.connections),
   poolSize: args.smoke ? 50 : 4000,
   load: loadGenerator(args.load),
@@ -94,9 +97,10 @@ function createPostgres() {
 
 const postgres = createPostgres();
 const workDir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
-let running;
+const servers = new Map(); // target id -> started server
 const cleanUp = async () => {
-  await running?.stop().catch(() => {});
+  await Promise.all([...servers.values()].map((s) => s.stop().catch(() => {})));
+  servers.clear();
   postgres.stop();
 };
 process.on('SIGINT', () => cleanUp().finally(() => process.exit(130)));
@@ -112,8 +116,17 @@ const run = {
 
 await ensureBuilt();
 const progress = (text) => process.stderr.write(`${text}\n`);
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 
 try {
+  // Every target is started first and stays up; idle servers cost nothing. Each scenario then
+  // measures the targets in turn, round after round (the order rotating), so that a ratio
+  // compares figures taken moments apart: this machine's speed drifts more than the differences
+  // being measured (see README.md, "Reading the figures").
   for (const target of targets) {
     if (target.needs === 'postgres' && !postgres.available()) {
       run.targets.push({ id: target.id, skipped: 'no DATABASE_URL and no local PostgreSQL binaries' });
@@ -121,37 +134,75 @@ try {
     }
     progress(`starting ${target.label}`);
     const server = await startTarget(target, { workDir, postgres });
-    running = server;
-    const summary = { id: target.id, label: target.label, readyMs: server.readyMs, firstReadyMs: server.firstReadyMs, peakProcessBytes: 0 };
-    run.targets.push(summary);
-    for (const scenario of scenarios) {
+    servers.set(target.id, server);
+    run.targets.push({
+      id: target.id,
+      label: target.label,
+      readyMs: server.readyMs,
+      firstReadyMs: server.firstReadyMs,
+      peakProcessBytes: 0,
+    });
+  }
+  const live = run.targets.filter((t) => servers.has(t.id));
+
+  for (const scenario of scenarios) {
+    progress(`${scenario.id}: ${scenario.label}`);
+    const jobs = [];
+    for (const target of live) {
       const row = { target: target.id, scenario: scenario.id };
+      run.rows.push(row);
       const unsupported = scenario.unsupported?.[target.id];
       if (unsupported) {
-        run.rows.push({ ...row, unsupported });
+        row.unsupported = unsupported;
         continue;
       }
+      const server = servers.get(target.id);
       try {
         const prepared = scenario.prepare ? await scenario.prepare(server, { poolSize: options.poolSize }) : {};
         const request = { method: 'GET', ...scenario.request(server, prepared) };
-        const load = { baseUrl: server.url, request, connections: options.connections };
-        if (options.warmupSeconds > 0) await runLoad(options.load, { ...load, seconds: options.warmupSeconds });
-        const memory = sampleMemory(server.pid);
-        const result = await runLoad(options.load, { ...load, seconds: options.seconds });
-        const { peakProcessBytes } = memory.stop();
-        Object.assign(row, result, { peakProcessBytes });
-        summary.peakProcessBytes = Math.max(summary.peakProcessBytes, peakProcessBytes);
-        progress(
-          `  ${scenario.id.padEnd(18)} ${Math.round(result.rps)} req/s, p99 ${result.p99Ms.toFixed(2)} ms, non-2xx ${result.non2xx}`,
-        );
+        jobs.push({ target, row, server, load: { baseUrl: server.url, request, connections: options.connections }, rounds: [] });
       } catch (err) {
         row.failed = err.message.split('\n')[0];
-        progress(`  ${scenario.id.padEnd(18)} FAILED: ${err.message}`);
+        progress(`  ${target.id.padEnd(18)} FAILED to prepare: ${err.message}`);
       }
-      run.rows.push(row);
     }
-    await server.stop();
-    running = undefined;
+    for (let round = 0; round < options.rounds; round++) {
+      const order = jobs.map((_, i) => jobs[(i + round) % jobs.length]);
+      for (const job of order) {
+        if (job.row.failed) continue;
+        try {
+          if (options.warmupSeconds > 0) await runLoad(options.load, { ...job.load, seconds: options.warmupSeconds });
+          const memory = sampleMemory(job.server.pid);
+          const result = await runLoad(options.load, { ...job.load, seconds: options.seconds });
+          const { peakProcessBytes } = memory.stop();
+          job.rounds.push({ ...result, peakProcessBytes });
+        } catch (err) {
+          job.row.failed = err.message.split('\n')[0];
+          progress(`  ${job.target.id.padEnd(18)} FAILED: ${err.message}`);
+        }
+      }
+    }
+    for (const job of jobs) {
+      if (job.row.failed || job.rounds.length === 0) continue;
+      const r = job.rounds;
+      Object.assign(job.row, {
+        rps: median(r.map((x) => x.rps)),
+        p50Ms: median(r.map((x) => x.p50Ms)),
+        p99Ms: median(r.map((x) => x.p99Ms)),
+        requests: r.reduce((n, x) => n + x.requests, 0),
+        non2xx: r.reduce((n, x) => n + x.non2xx, 0),
+        errors: r.reduce((n, x) => n + x.errors, 0),
+        peakProcessBytes: Math.max(...r.map((x) => x.peakProcessBytes)),
+        rounds: r.map(({ rps, p50Ms, p99Ms, non2xx, errors }) => ({ rps, p50Ms, p99Ms, non2xx, errors })),
+      });
+      job.target.peakProcessBytes = Math.max(job.target.peakProcessBytes, job.row.peakProcessBytes);
+      const base = jobs.find((j) => j.target.id === 'baseline' && !j.row.failed && j.rounds.length === r.length);
+      // The ratio to the baseline is the median of per-round ratios: each pair was measured moments apart.
+      if (base && job !== base) job.row.ratio = median(r.map((x, i) => x.rps / base.rounds[i].rps));
+      progress(
+        `  ${job.target.id.padEnd(18)} ${Math.round(job.row.rps)} req/s${job.row.ratio ? ` (${job.row.ratio.toFixed(2)}x)` : ''}, p99 ${job.row.p99Ms.toFixed(2)} ms, non-2xx ${job.row.non2xx}`,
+      );
+    }
   }
 } finally {
   await cleanUp();
