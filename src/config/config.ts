@@ -19,6 +19,7 @@ export interface Config {
   trustProxy: boolean;
   shutdownGraceSeconds: number;
   requestBodyLimitBytes: number;
+  tokenFastPath: boolean;
   workers: number;
 }
 
@@ -113,6 +114,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     trustProxy: env.TRUST_PROXY,
     shutdownGraceSeconds: env.SHUTDOWN_GRACE_SECONDS,
     requestBodyLimitBytes: env.REQUEST_BODY_LIMIT_BYTES,
+    tokenFastPath: env.TOKEN_FAST_PATH,
     workers: env.WORKERS,
   });
 }

@@ -72,6 +72,11 @@ export const EnvSchema = z.object({
     .max(1024 * 1024)
     .default(64 * 1024)
     .describe("Largest request body accepted by Gatehouse's own endpoints (introspection, revocation, admin API)."),
+  TOKEN_FAST_PATH: boolean
+    .default(true)
+    .describe(
+      "Issue plain client-credentials tokens for JWT APIs without oidc-provider's general request pipeline (the same tokens, about twice the throughput). `false` sends every token request through oidc-provider.",
+    ),
   WORKERS: z.coerce
     .number()
     .int()

@@ -1,15 +1,19 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
+import type { ApiResourceService } from '../domain/api-resources/api-resource.service.ts';
 import type { ApplicationService } from '../domain/applications/application.service.ts';
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
+import type { Clock } from '../lib/clock.ts';
 import { normalizeProtocolErrors } from '../oidc/error-compat.ts';
+import type { JwtSigner } from '../oidc/jwt-signer.ts';
 import type { TokenInspector } from '../oidc/token-inspector.ts';
 import { errorBoundary } from './middleware/error-boundary.ts';
 import { requestContext } from './middleware/request-context.ts';
 import type { ProviderSlot } from './provider-slot.ts';
 import { type ReadinessCheck, registerHealthRoutes } from './routes/health.ts';
 import { registerProtocolRoutes } from './routes/protocol.ts';
+import { tokenFastPath } from './routes/token-fast-path.ts';
 import { registerWellKnownRoutes } from './routes/well-known.ts';
 
 export interface AppDeps {
@@ -21,7 +25,10 @@ export interface AppDeps {
   provider: ProviderSlot;
   keyRing: () => KeyRing;
   applications: ApplicationService;
+  apis: ApiResourceService;
   inspector: TokenInspector;
+  /** set to serve plain client-credentials requests without oidc-provider's pipeline */
+  tokenFastPath?: { signer: JwtSigner; clock: Clock };
   readiness: ReadinessCheck[];
   isShuttingDown: () => boolean;
 }
@@ -46,6 +53,9 @@ export function createApp(deps: AppDeps): Koa {
   app.use(errorBoundary(deps.issuer));
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));
+  if (deps.tokenFastPath) {
+    app.use(tokenFastPath({ issuer: deps.issuer, applications: deps.applications, apis: deps.apis, ...deps.tokenFastPath }));
+  }
   app.use(normalizeProtocolErrors(deps.issuer));
   app.use(deps.provider.middleware);
   return app;

@@ -4,7 +4,6 @@ import type { ApiResourceService } from '../domain/api-resources/api-resource.se
 import type { ApplicationService } from '../domain/applications/application.service.ts';
 import type { OidcArtifactStore } from '../domain/oidc-artifacts/oidc-artifact.store.ts';
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
-import { equalDigests } from '../lib/secrets.ts';
 import { createAdapterClass } from './adapter.ts';
 import { renderProtocolErrorPage } from './error-page.ts';
 import { subscribeProviderEvents } from './events.ts';
@@ -86,7 +85,7 @@ export function buildProvider(deps: ProviderDeps, keyRing: KeyRing): Provider {
     compareClientSecret(this: { clientSecret?: string }, actual: string): boolean;
   };
   clientPrototype.compareClientSecret = function compareClientSecret(actual: string): boolean {
-    return typeof actual === 'string' && !!this.clientSecret && equalDigests(applications.digest(actual), this.clientSecret);
+    return !!this.clientSecret && applications.secretMatches(this.clientSecret, actual);
   };
 
   subscribeProviderEvents(provider, log);

@@ -10,6 +10,7 @@ import { createApp } from '../http/app.ts';
 import { createProviderSlot } from '../http/provider-slot.ts';
 import { type Clock, systemClock } from '../lib/clock.ts';
 import { deriveKeys } from '../lib/secrets.ts';
+import { createJwtSigner } from '../oidc/jwt-signer.ts';
 import { buildProvider, type ProviderDeps } from '../oidc/provider.ts';
 import { createTokenInspector } from '../oidc/token-inspector.ts';
 import { subscribeToChanges } from './change-subscription.ts';
@@ -114,7 +115,9 @@ export async function startServer(config: Config, log: Logger, clock: Clock = sy
       provider: slot,
       keyRing: () => keyRing,
       applications: services.applications,
+      apis: services.apis,
       inspector,
+      ...(config.tokenFastPath ? { tokenFastPath: { signer: createJwtSigner(() => keyRing), clock } } : {}),
       isShuttingDown: () => shuttingDown,
       readiness: [
         { name: 'database', check: async () => (await db.prisma.$executeRaw`SELECT 1`) >= 0 },

@@ -40,6 +40,25 @@ function withoutDigest(record: ClientRecord): Application {
 export function createApplicationService({ prisma, store, apiStore, audit, clock, digestKey }: ApplicationServiceDeps) {
   const cache = createApplicationCache((clientId) => store.findByClientId(clientId));
 
+  /**
+   * Secrets that verified, by the digest they matched. Every token request authenticates its
+   * client, and the keyed digest is the one piece of cryptography on that path besides the
+   * signature; a client presenting the same secret again is checked against the remembered value
+   * (constant time) instead. Keyed by digest, so a rotated secret can never match a remembered one.
+   * Bounded: emptied when it holds as many entries as there could be live clients to remember.
+   */
+  const verified = new Map<string, string>();
+  const VERIFIED_LIMIT = 10_000;
+  function secretMatches(digest: string, presented: string): boolean {
+    if (typeof presented !== 'string' || presented === '') return false;
+    const known = verified.get(digest);
+    if (known !== undefined) return equalDigests(known, presented);
+    if (!equalDigests(digestSecret(digestKey, presented), digest)) return false;
+    if (verified.size >= VERIFIED_LIMIT) verified.clear();
+    verified.set(digest, presented);
+    return true;
+  }
+
   function mintSecret() {
     const secret = newSecret(CLIENT_SECRET_PREFIX);
     return { secret, digest: digestSecret(digestKey, secret), hint: secret.slice(0, HINT_LENGTH) };
@@ -161,11 +180,11 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
     /** Constant-time check of a presented secret against the stored digest. */
     verifySecret(record: ClientRecord, presented: string): boolean {
       if (!record.clientSecretDigest || !record.isActive) return false;
-      return equalDigests(digestSecret(digestKey, presented), record.clientSecretDigest);
+      return secretMatches(record.clientSecretDigest, presented);
     },
 
-    /** Keyed digest of a presented secret, as stored (oidc-provider compares it for us). */
-    digest: (presented: string): string => digestSecret(digestKey, presented),
+    /** Whether `presented` is the secret whose keyed digest is `digest` (oidc-provider's check, too). */
+    secretMatches,
 
     /** Drops cached applications (one, or all) after a change notification. */
     invalidate: (clientId?: string): void => cache.invalidate(clientId),

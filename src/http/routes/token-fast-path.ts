@@ -1,0 +1,195 @@
+import type { IncomingMessage } from 'node:http';
+import type { Context, Next } from 'koa';
+import { errors } from 'oidc-provider';
+import type { ApiResourceService } from '../../domain/api-resources/api-resource.service.ts';
+import type { ClientRecord } from '../../domain/applications/application.schema.ts';
+import type { ApplicationService } from '../../domain/applications/application.service.ts';
+import type { Clock } from '../../lib/clock.ts';
+import { newTokenId } from '../../lib/ids.ts';
+import type { JwtSigner } from '../../oidc/jwt-signer.ts';
+import { OIDC_ROUTES } from '../../oidc/routes.ts';
+
+/**
+ * POST /oauth/token — the fast path for the request machines send most: a client credentials
+ * grant (RFC 6749 §4.4) for an API with JWT access tokens (RFC 9068).
+ *
+ * oidc-provider's token endpoint runs a general pipeline (CORS policy, parameter and body parsers,
+ * client authentication for every method, grant dispatch, token models) that costs more than the
+ * signature itself. For the plainest, most frequent request, this middleware issues the very
+ * token oidc-provider would — same header, claims and claim order, same response body and headers,
+ * the same client, API, scope and lifetime rules (oidc/resources.ts) — from in-memory state.
+ *
+ * Anything else falls through to oidc-provider untouched (the body is replayed): other grants,
+ * any error (unknown client, wrong secret, unknown audience, a scope not granted…, so every error
+ * response stays oidc-provider's), opaque-token APIs, DPoP, client assertions, browser origins,
+ * repeated parameters, unusual encodings. `TOKEN_FAST_PATH=false` turns it off entirely, and a test
+ * compares the two paths' tokens field by field.
+ */
+export interface TokenFastPathDeps {
+  issuer: string;
+  applications: ApplicationService;
+  apis: ApiResourceService;
+  signer: JwtSigner;
+  clock: Clock;
+}
+
+/** oidc-provider's own body limit; longer bodies go to it, which answers them. */
+const MAX_BODY_BYTES = 56 * 1024;
+
+const CLIENT_CREDENTIALS = 'client_credentials';
+
+export function tokenFastPath(deps: TokenFastPathDeps) {
+  const { issuer, applications, apis, signer, clock } = deps;
+
+  /** The token response for `form`, or null when oidc-provider must answer instead. */
+  async function issue(authorization: string, form: Record<string, string>) {
+    if (form.grant_type !== CLIENT_CREDENTIALS || form.client_assertion !== undefined || form.client_assertion_type !== undefined) {
+      return null;
+    }
+    const credentials = readCredentials(authorization, form);
+    if (!credentials) return null;
+    const client = await applications.findClient(credentials.clientId);
+    if (!client || !isMachineClient(client) || !applications.verifySecret(client, credentials.secret)) return null;
+
+    const identifier = requestedApi(form, client);
+    if (!identifier) return null;
+    const api = await apis.resolve(identifier);
+    const grant = client.apis.find((g) => g.identifier === identifier);
+    if (api?.accessTokenFormat !== 'jwt' || !grant || !signer.activeKid(api.signingAlg)) return null;
+
+    const scopes = requestedScopes(form.scope, grant.scopes);
+    if (!scopes) return null;
+    const scope = scopes.join(' ') || undefined;
+
+    // Claims in oidc-provider's order for a client credentials JWT (RFC 9068 §2.2).
+    const iat = clock.epoch();
+    const payload = {
+      jti: newTokenId(),
+      sub: client.clientId,
+      iat,
+      exp: iat + api.accessTokenTtlSeconds,
+      scope,
+      client_id: client.clientId,
+      iss: issuer,
+      aud: api.identifier,
+    };
+    const accessToken = signer.sign(api.signingAlg, 'at+jwt', payload);
+    return { access_token: accessToken, expires_in: api.accessTokenTtlSeconds, scope, token_type: 'Bearer' };
+  }
+
+  return async function tokenFastPathMiddleware(ctx: Context, next: Next): Promise<unknown> {
+    if (ctx.method !== 'POST' || ctx.path !== OIDC_ROUTES.token) return next();
+    const length = ctx.request.length;
+    if (
+      length === undefined ||
+      length > MAX_BODY_BYTES ||
+      !ctx.is('application/x-www-form-urlencoded') ||
+      ctx.get('origin') ||
+      ctx.get('dpop')
+    ) {
+      return next();
+    }
+    const raw = await readBody(ctx.req, length);
+    const form = parseForm(raw);
+    const response = form ? await issue(ctx.get('authorization'), form) : null;
+    if (!response) {
+      replayBody(ctx.req, raw);
+      return next();
+    }
+    // The headers oidc-provider's token endpoint sends with a success.
+    ctx.set('Vary', 'Origin');
+    ctx.set('Access-Control-Allow-Origin', '*');
+    ctx.set('Access-Control-Expose-Headers', 'WWW-Authenticate');
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = 200;
+    ctx.type = 'application/json; charset=utf-8';
+    ctx.body = JSON.stringify(response);
+  };
+}
+
+function isMachineClient(client: ClientRecord): boolean {
+  return client.isActive && client.clientType === 'confidential' && client.grantTypes.includes(CLIENT_CREDENTIALS);
+}
+
+/** The API named by `resource` or `audience` (which must agree), or the client's only API. */
+function requestedApi(form: Record<string, string>, client: ClientRecord): string | undefined {
+  const { resource, audience } = form;
+  if (resource === '' || audience === '') return undefined;
+  if (resource !== undefined && audience !== undefined && resource !== audience) return undefined;
+  const named = resource ?? audience;
+  if (named !== undefined) return named;
+  return client.apis.length === 1 ? client.apis[0]?.identifier : undefined;
+}
+
+/**
+ * The token's scopes: those requested (each once, in request order) when every one is granted,
+ * all granted scopes when none is requested (RFC 6749 §3.3 default), null otherwise.
+ */
+function requestedScopes(requested: string | undefined, granted: string[]): string[] | null {
+  if (requested === undefined) return granted;
+  const scopes = requested.split(' ');
+  if (scopes.some((s) => !granted.includes(s))) return null;
+  return [...new Set(scopes)];
+}
+
+/** client_secret_basic (RFC 6749 §2.3.1, form-encoded id and secret) or client_secret_post. */
+function readCredentials(authorization: string, form: Record<string, string>): { clientId: string; secret: string } | null {
+  if (!authorization) {
+    return form.client_id && form.client_secret ? { clientId: form.client_id, secret: form.client_secret } : null;
+  }
+  if (form.client_secret !== undefined || !authorization.startsWith('Basic ')) return null;
+  const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 1) return null;
+  try {
+    const clientId = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, '%20'));
+    const secret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, '%20'));
+    if (!secret || (form.client_id !== undefined && form.client_id !== clientId)) return null;
+    return { clientId, secret };
+  } catch {
+    return null;
+  }
+}
+
+/** The form's parameters, or null when one repeats (RFC 6749 §3.2) or the body is not UTF-8. */
+function parseForm(raw: Buffer): Record<string, string> | null {
+  const text = raw.toString('utf8');
+  if (text.includes('\uFFFD')) return null;
+  const form: Record<string, string> = {};
+  for (const [key, value] of new URLSearchParams(text)) {
+    if (Object.hasOwn(form, key)) return null;
+    form[key] = value;
+  }
+  return form;
+}
+
+async function readBody(req: IncomingMessage, length: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let received = 0;
+  try {
+    for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
+      received += chunk.length;
+      if (received > length) break;
+      chunks.push(chunk);
+    }
+  } catch (cause) {
+    throw new errors.InvalidRequest('failed to read the request body', undefined, { cause } as never);
+  }
+  return Buffer.concat(chunks);
+}
+
+/**
+ * Lets oidc-provider read a body this middleware already read: its body parser iterates
+ * `req.iterator()` when `req.readable`, which we point at the bytes we hold.
+ */
+function replayBody(req: IncomingMessage, raw: Buffer): void {
+  Object.defineProperties(req, {
+    readable: { value: true, configurable: true },
+    iterator: {
+      value: async function* replay() {
+        yield raw;
+      },
+      configurable: true,
+    },
+  });
+}
