@@ -28,5 +28,6 @@ VOLUME ["/data"]
 EXPOSE 3000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-# exec form: node is PID 1 and receives SIGTERM directly for a graceful stop
-CMD ["node", "bin/gatehouse.js", "serve"]
+# exec form: node is PID 1 and receives SIGTERM directly for a graceful stop (the script's shebang
+# execs node with Gatehouse's V8 memory flags)
+CMD ["bin/gatehouse.js", "serve"]

@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { freePort } from '../scripts/pg-cluster.mjs';
 import { BASELINE_APIS, BASELINE_CLIENT } from './baseline-config.mjs';
 
@@ -45,9 +45,13 @@ function stopChild(child) {
   });
 }
 
+// Gatehouse runs as `npm start` runs it: bin/gatehouse.js executed, so its shebang's V8 flags apply,
+// with this Node first on the PATH. The baseline runs with Node's defaults, as the library ships.
+const PATH = `${dirname(process.execPath)}:${process.env.PATH ?? ''}`;
+
 /** Starts a process and keeps the tail of its output for error messages; logs go to `logFile`. */
-function startProcess(args, env, logFile) {
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+function startProcess(command, args, env, logFile) {
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const log = createWriteStream(logFile, { flags: 'a' });
   let tail = '';
   const keep = (d) => {
@@ -65,6 +69,7 @@ async function startBaseline(workDir) {
   const url = `http://127.0.0.1:${port}`;
   const started = performance.now();
   const { child, output } = startProcess(
+    process.execPath,
     [join(ROOT, 'bench', 'baseline-server.mjs')],
     { ...process.env, PORT: String(port) },
     join(workDir, 'baseline.log'),
@@ -96,7 +101,7 @@ function waitForLine(child, output) {
 }
 
 function cli(args, env) {
-  const result = spawnSync(process.execPath, [BIN, ...args], { env, encoding: 'utf8' });
+  const result = spawnSync(BIN, args, { env, encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`gatehouse ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
   return result.stdout;
 }
@@ -135,7 +140,7 @@ async function startGatehouse(target, workDir, database) {
   const url = `http://127.0.0.1:${port}`;
   const dataDir = mkdtempSync(join(tmpdir(), `gatehouse-bench-${target.id}-`));
   const env = {
-    PATH: process.env.PATH ?? '',
+    PATH,
     HOME: process.env.HOME ?? '/tmp',
     PORT: String(port),
     HOST: '127.0.0.1',
@@ -152,14 +157,14 @@ async function startGatehouse(target, workDir, database) {
   // First start on an empty database: migrations and key generation. Seeded through the CLI while
   // it runs, then restarted: the measured server is a restarted one, as in production.
   let started = performance.now();
-  let proc = startProcess([BIN, 'serve'], env, logFile);
+  let proc = startProcess(BIN, ['serve'], env, logFile);
   await waitUntilReady(url, proc.child, proc.output);
   const firstReadyMs = performance.now() - started;
   const seeded = seed(env, runId);
   await stopChild(proc.child);
 
   started = performance.now();
-  proc = startProcess([BIN, 'serve'], env, logFile);
+  proc = startProcess(BIN, ['serve'], env, logFile);
   await waitUntilReady(url, proc.child, proc.output);
   const readyMs = performance.now() - started;
   const { child } = proc;

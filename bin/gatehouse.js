@@ -1,6 +1,12 @@
-#!/usr/bin/env node
-// Entry point for `npx gatehouse …` and `npm start`. Builds dist/ first when the sources are newer
-// (a fresh clone has no dist/), so there is never a separate build step to remember.
+#!/usr/bin/env -S node --max-semi-space-size=8 --max-old-space-size=384 --liftoff-only
+// Entry point for `npx gatehouse …`, `npm start` and the Docker image. Builds dist/ first when the
+// sources are newer (a fresh clone has no dist/), so there is never a separate build step to remember.
+//
+// The V8 flags above hold a busy server's resident memory under 200 MB (bench/README.md, "Memory"):
+// a smaller young generation and a bounded old generation make V8 collect before it grows, and
+// WebAssembly stays on its baseline compiler, so PGlite's 9 MB PostgreSQL module is never
+// recompiled by the optimising tier (that alone peaked at 700 MB). Run `node bin/gatehouse.js`
+// to start without them.
 import { existsSync } from 'node:fs';
 import { ensureBuilt } from '../scripts/ensure-built.mjs';
 
