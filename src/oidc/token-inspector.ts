@@ -57,29 +57,45 @@ export interface TokenInspectorDeps {
   clock: Clock;
 }
 
+type JwtClaims = JWTPayload & { client_id?: string; scope?: string };
+
+/** How many verified JWTs to remember (per key ring); the map is emptied when it is full. */
+const VERIFIED_LIMIT = 10_000;
+
 export function createTokenInspector({ issuer, revocations, artifacts, provider, keyRing, clock }: TokenInspectorDeps) {
   // The verifier follows the key ring: rebuilt (once) whenever the published keys change.
   let verifierFor: KeyRing | undefined;
   let jwks: ReturnType<typeof createLocalJWKSet> | undefined;
-  const currentJwks = () => {
+  // Tokens whose signature verified, by their exact text. An API introspects the same token on
+  // every call that carries it, and the signature check costs more than the rest of the request;
+  // a string that verified once verifies again as long as its key is published (so the map is
+  // per key ring). Time-dependent claims (exp, nbf) are checked again on every hit.
+  let verified = new Map<string, JwtClaims>();
+  const current = () => {
     const ring = keyRing();
     if (ring !== verifierFor || !jwks) {
       jwks = createLocalJWKSet({ keys: ring.publicJwks });
+      verified = new Map();
       verifierFor = ring;
     }
     return jwks;
   };
 
   /** A JWT we signed and that has not expired, or null (bad signature, other issuer, expired…). */
-  async function verifyJwt(value: string) {
+  async function verifyJwt(value: string): Promise<JwtClaims | null> {
+    const keys = current();
+    const known = verified.get(value);
+    if (known) {
+      const now = clock.epoch();
+      // jose's rules, as on the first check: expired at exp, not valid before nbf.
+      if ((typeof known.exp === 'number' && known.exp <= now) || (typeof known.nbf === 'number' && known.nbf > now)) return null;
+      return known;
+    }
     try {
-      const { payload } = await jwtVerify(value, currentJwks(), {
-        issuer,
-        typ: 'at+jwt',
-        algorithms: ['ES256', 'RS256'],
-        currentDate: clock.now(),
-      });
-      return payload as JWTPayload & { client_id?: string; scope?: string };
+      const { payload } = await jwtVerify(value, keys, { issuer, typ: 'at+jwt', algorithms: ['ES256', 'RS256'], currentDate: clock.now() });
+      if (verified.size >= VERIFIED_LIMIT) verified.clear();
+      verified.set(value, payload);
+      return payload as JwtClaims;
     } catch (err) {
       if (err instanceof joseErrors.JOSEError || err instanceof TypeError) return null;
       throw err;
