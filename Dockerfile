@@ -8,7 +8,8 @@ COPY package.json package-lock.json ./
 # (Node 24 for npm scripts on other machines) is pointless in a Node 24 image.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
-RUN npm run build && npm prune --omit=dev --ignore-scripts
+# The build, plus the embedded database's cluster template (npm ci's `prepare` step, skipped above).
+RUN npm run build && node scripts/prepare-embedded.ts && npm prune --omit=dev --ignore-scripts
 
 FROM node:24-slim
 ENV NODE_ENV=production \

@@ -1,4 +1,4 @@
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { DatabaseConfig } from '../config/config.ts';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.ts';
 import { PrismaClient } from './generated/client.ts';
+import { openPgliteCluster } from './pglite-cluster.ts';
 
 export type { PrismaClient };
 export type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
@@ -40,19 +41,11 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions)
   return config.kind === 'pglite' ? openPglite(config.dataDir, options) : openPostgres(config.url, config.poolSize, options);
 }
 
-/**
- * PGlite runs PostgreSQL inside this process's memory, and PostgreSQL touches all of its shared
- * buffers at start: at the default 128 MB they were most of the server's resident memory. Gatehouse's
- * embedded data is a few megabytes, so 16 MB of buffers holds all of it (measured: RSS after open
- * 301 → 181 MB, open 1.15 → 0.6 s).
- */
-const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
-
 async function openPglite(dataDir: string, { log, role }: OpenOptions): Promise<Database> {
   const lock: DataDirLock = acquireDataDirLock(dataDir, role);
   let pglite: PGlite;
   try {
-    pglite = await PGlite.create({ dataDir: `${dataDir}/pgdata`, startParams: PGLITE_START_PARAMS });
+    pglite = await openPgliteCluster(`${dataDir}/pgdata`, log);
   } catch (err) {
     lock.release();
     throw err;
