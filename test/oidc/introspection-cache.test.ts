@@ -29,7 +29,7 @@ describe('introspection of a JWT it has seen before', () => {
 
     offsetSeconds += (issued.json?.expires_in as number) + 1;
     try {
-      expect((await introspect(server.url, setup, token))).toEqual({ active: false });
+      expect(await introspect(server.url, setup, token)).toEqual({ active: false });
     } finally {
       offsetSeconds = 0;
     }
@@ -48,7 +48,7 @@ describe('introspection of a JWT it has seen before', () => {
       body: new URLSearchParams({ token }).toString(),
     });
     expect(revoked.status).toBe(200);
-    expect((await introspect(server.url, setup, token))).toEqual({ active: false });
+    expect(await introspect(server.url, setup, token)).toEqual({ active: false });
   });
 
   it('answers active: false for a tampered copy of a token it verified', async () => {
@@ -58,6 +58,6 @@ describe('introspection of a JWT it has seen before', () => {
     const [header, payload, signature] = token.split('.') as [string, string, string];
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
     const forged = `${header}.${Buffer.from(JSON.stringify({ ...claims, scope: 'admin' })).toString('base64url')}.${signature}`;
-    expect((await introspect(server.url, setup, forged))).toEqual({ active: false });
+    expect(await introspect(server.url, setup, forged)).toEqual({ active: false });
   });
 });
