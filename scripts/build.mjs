@@ -2,7 +2,7 @@
 // esbuild (dependencies stay external). Type checking is separate: `npm run typecheck`.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,9 +28,13 @@ export function generatePrismaClient({ quiet = false } = {}) {
 export async function build({ quiet = false } = {}) {
   generatePrismaClient({ quiet });
   const esbuild = await import('esbuild');
+  // Built under a temporary name and renamed into place: a process starting meanwhile (another
+  // `gatehouse` command, a test) imports either the old bundle or the new one, never half of one.
+  const outfile = join(root, 'dist', 'main.js');
+  const draft = join(root, 'dist', `main.${process.pid}.js`);
   await esbuild.build({
     entryPoints: [join(root, 'src', 'main.ts')],
-    outfile: join(root, 'dist', 'main.js'),
+    outfile: draft,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -40,6 +44,10 @@ export async function build({ quiet = false } = {}) {
     logLevel: quiet ? 'warning' : 'info',
     legalComments: 'none',
   });
+  renameSync(`${draft}.map`, `${outfile}.map`);
+  // The bundle names its source map; keep pointing at the final name.
+  writeFileSync(draft, readFileSync(draft, 'utf8').replace(`main.${process.pid}.js.map`, 'main.js.map'));
+  renameSync(draft, outfile);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

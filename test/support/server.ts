@@ -126,7 +126,9 @@ export async function spawnServer(env: Record<string, string>, { readyTimeoutMs 
   const url = fullEnv.ISSUER as string;
   const deadline = Date.now() + readyTimeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`gatehouse exited with ${child.exitCode} before it was ready:\n${output}`);
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`gatehouse exited (${child.exitCode ?? child.signalCode}) before it was ready:\n${output}`);
+    }
     try {
       const res = await fetch(`${url}/readyz`);
       if (res.status === 200) break;
