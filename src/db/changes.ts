@@ -11,7 +11,9 @@ export type Change =
   | { kind: 'application'; clientId: string }
   | { kind: 'api'; identifier: string }
   | { kind: 'keys' }
-  | { kind: 'revoked-token'; jti: string; exp: number };
+  | { kind: 'revoked-token'; jti: string; exp: number }
+  | { kind: 'artifact'; model: string; id: string }
+  | { kind: 'artifact-grant'; grantId: string };
 
 export async function publishChange(tx: Tx, change: Change): Promise<void> {
   await tx.$executeRaw`SELECT pg_notify(${CHANGES_CHANNEL}, ${JSON.stringify(change)})`;

@@ -1,6 +1,7 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { ApplicationService } from '../domain/applications/application.service.ts';
-import type { ArtifactPayload, OidcArtifactStore } from '../domain/oidc-artifacts/oidc-artifact.store.ts';
+import type { OidcArtifactService } from '../domain/oidc-artifacts/oidc-artifact.service.ts';
+import type { ArtifactPayload } from '../domain/oidc-artifacts/oidc-artifact.store.ts';
 import { toClientMetadata } from './client-metadata.ts';
 
 /**
@@ -9,7 +10,7 @@ import { toClientMetadata } from './client-metadata.ts';
  * every other model is a row in `oidc_artifacts`.
  */
 export function createAdapterClass(deps: {
-  artifacts: OidcArtifactStore;
+  artifacts: OidcArtifactService;
   applications: ApplicationService;
   enabledGrantTypes: ReadonlySet<string>;
 }) {

@@ -2,7 +2,7 @@ import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-prov
 import type { Logger } from 'pino';
 import type { ApiResourceService } from '../domain/api-resources/api-resource.service.ts';
 import type { ApplicationService } from '../domain/applications/application.service.ts';
-import type { OidcArtifactStore } from '../domain/oidc-artifacts/oidc-artifact.store.ts';
+import type { OidcArtifactService } from '../domain/oidc-artifacts/oidc-artifact.service.ts';
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 import { createAdapterClass } from './adapter.ts';
 import { renderProtocolErrorPage } from './error-page.ts';
@@ -14,7 +14,7 @@ export interface ProviderDeps {
   issuer: string;
   apis: ApiResourceService;
   applications: ApplicationService;
-  artifacts: OidcArtifactStore;
+  artifacts: OidcArtifactService;
   cookieKeys: string[];
   defaultAccessTokenTtlSeconds: number;
   trustProxy: boolean;

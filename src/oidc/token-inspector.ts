@@ -1,6 +1,6 @@
 import { createLocalJWKSet, decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import type Provider from 'oidc-provider';
-import type { OidcArtifactStore } from '../domain/oidc-artifacts/oidc-artifact.store.ts';
+import type { OidcArtifactService } from '../domain/oidc-artifacts/oidc-artifact.service.ts';
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 import type { TokenRevocationService } from '../domain/token-revocations/token-revocation.service.ts';
 import type { Clock } from '../lib/clock.ts';
@@ -51,13 +51,17 @@ export function looksLikeJwt(value: string): boolean {
 export interface TokenInspectorDeps {
   issuer: string;
   revocations: TokenRevocationService;
-  artifacts: OidcArtifactStore;
+  artifacts: OidcArtifactService;
   provider: () => Provider;
   keyRing: () => KeyRing;
   clock: Clock;
 }
 
 type JwtClaims = JWTPayload & { client_id?: string; scope?: string };
+
+type OpaqueModel = 'AccessToken' | 'ClientCredentials' | 'RefreshToken';
+const ACCESS_FIRST: OpaqueModel[] = ['AccessToken', 'ClientCredentials', 'RefreshToken'];
+const REFRESH_FIRST: OpaqueModel[] = ['RefreshToken', 'AccessToken', 'ClientCredentials'];
 
 /** How many verified JWTs to remember (per key ring); the map is emptied when it is full. */
 const VERIFIED_LIMIT = 10_000;
@@ -102,20 +106,11 @@ export function createTokenInspector({ issuer, revocations, artifacts, provider,
     }
   }
 
+  /** Opaque tokens: one lookup finds which model holds the value, then oidc-provider loads it (cached). */
   async function findOpaque(value: string, hint: string | undefined): Promise<OpaqueToken | undefined> {
-    const p = provider() as unknown as Record<
-      'AccessToken' | 'ClientCredentials' | 'RefreshToken',
-      { find(v: string): Promise<OpaqueToken | undefined> }
-    >;
-    const order: Array<'AccessToken' | 'ClientCredentials' | 'RefreshToken'> =
-      hint === 'refresh_token'
-        ? ['RefreshToken', 'AccessToken', 'ClientCredentials']
-        : ['AccessToken', 'ClientCredentials', 'RefreshToken'];
-    for (const model of order) {
-      const found = await p[model].find(value);
-      if (found) return found;
-    }
-    return undefined;
+    const p = provider() as unknown as Record<OpaqueModel, { find(v: string): Promise<OpaqueToken | undefined> }>;
+    const model = (await artifacts.locate(value, hint === 'refresh_token' ? REFRESH_FIRST : ACCESS_FIRST)) as OpaqueModel | null;
+    return model ? p[model].find(value) : undefined;
   }
 
   /** Grant-bound opaque tokens are only as alive as their grant (as oidc-provider checks). */

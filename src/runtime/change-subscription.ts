@@ -25,12 +25,19 @@ export function subscribeToChanges(db: Database, services: Services, reloadKeys:
       case 'revoked-token':
         services.revocations.remember(change.jti, change.exp);
         break;
+      case 'artifact':
+        services.artifacts.invalidate(change.model, change.id);
+        break;
+      case 'artifact-grant':
+        services.artifacts.invalidateGrant(change.grantId);
+        break;
     }
   };
   const onReset = () => {
     log.info('change listener reconnected; reloading cached state');
     services.apis.invalidate();
     services.applications.invalidate();
+    services.artifacts.clear();
     reloadKeys().catch((err) => log.error({ err }, 'reloading signing keys failed'));
     services.revocations.reload().catch((err) => log.error({ err }, 'reloading revocations failed'));
   };

@@ -5,6 +5,7 @@ import { createApiResourceStore } from '../domain/api-resources/api-resource.sto
 import { createApplicationService } from '../domain/applications/application.service.ts';
 import { createApplicationStore } from '../domain/applications/application.store.ts';
 import { createAuditStore } from '../domain/audit/audit.store.ts';
+import { createOidcArtifactService } from '../domain/oidc-artifacts/oidc-artifact.service.ts';
 import { createOidcArtifactStore } from '../domain/oidc-artifacts/oidc-artifact.store.ts';
 import { createSigningKeyService } from '../domain/signing-keys/signing-key.service.ts';
 import { createSigningKeyStore } from '../domain/signing-keys/signing-key.store.ts';
@@ -42,7 +43,7 @@ export function createServices(deps: { db: Database; config: Config; keys: Deriv
     longestTokenLifetime: () => apis.longestAccessTokenTtl(),
   });
   const revocations = createTokenRevocationService({ store: createTokenRevocationStore(prisma), clock });
-  const artifacts = createOidcArtifactStore(prisma, clock);
+  const artifacts = createOidcArtifactService({ store: createOidcArtifactStore(prisma, clock), clock });
   return { apis, applications, signingKeys, revocations, artifacts };
 }
 

@@ -1,3 +1,4 @@
+import { CHANGES_CHANNEL, type Change } from '../../db/changes.ts';
 import type { PrismaClient } from '../../db/database.ts';
 import type { Clock } from '../../lib/clock.ts';
 
@@ -14,12 +15,27 @@ export type ArtifactPayload = Record<string, unknown> & {
  * (https://github.com/panva/node-oidc-provider/blob/main/example/my_adapter.js). Expired rows are
  * invisible to reads and removed by `deleteExpired`.
  */
+/** A live row: its payload (with `consumed` when it was consumed) and what the cache needs. */
+export interface ArtifactRow {
+  model: string;
+  id: string;
+  payload: ArtifactPayload;
+  grantId: string | null;
+  expiresAt: Date | null;
+}
+
+/**
+ * Every write announces itself (pg_notify in the same statement, so only when a row changed and
+ * only if it commits): each instance caches rows it read (oidc-artifact.service.ts) and drops them
+ * when told.
+ */
 export function createOidcArtifactStore(prisma: PrismaClient, clock: Clock) {
   const live = () => ({ OR: [{ expiresAt: null }, { expiresAt: { gt: clock.now() } }] });
   const withConsumed = (row: { payload: unknown; consumedAt: Date | null }): ArtifactPayload => {
     const payload = row.payload as ArtifactPayload;
     return row.consumedAt ? { ...payload, consumed: Math.floor(row.consumedAt.getTime() / 1000) } : payload;
   };
+  const changed = (model: string, id: string) => JSON.stringify({ kind: 'artifact', model, id } satisfies Change);
 
   return {
     async upsert(model: string, id: string, payload: ArtifactPayload, expiresInSeconds: number | undefined): Promise<void> {
@@ -27,14 +43,25 @@ export function createOidcArtifactStore(prisma: PrismaClient, clock: Clock) {
       const text = (v: unknown) => (typeof v === 'string' ? v : null);
       // One statement, atomic under concurrency (Prisma's upsert is a read then a write).
       await prisma.$executeRaw`
-        INSERT INTO oidc_artifacts (model, id, payload, grant_id, user_code, uid, expires_at)
-        VALUES (${model}, ${id}, ${JSON.stringify(payload)}::jsonb, ${text(payload.grantId)}, ${text(payload.userCode)}, ${text(payload.uid)}, ${expiresAt})
-        ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id,
-          user_code = EXCLUDED.user_code, uid = EXCLUDED.uid, expires_at = EXCLUDED.expires_at`;
+        WITH written AS (
+          INSERT INTO oidc_artifacts (model, id, payload, grant_id, user_code, uid, expires_at)
+          VALUES (${model}, ${id}, ${JSON.stringify(payload)}::jsonb, ${text(payload.grantId)}, ${text(payload.userCode)}, ${text(payload.uid)}, ${expiresAt})
+          ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, grant_id = EXCLUDED.grant_id,
+            user_code = EXCLUDED.user_code, uid = EXCLUDED.uid, expires_at = EXCLUDED.expires_at
+          RETURNING 1
+        )
+        SELECT pg_notify(${CHANGES_CHANNEL}, ${changed(model, id)}) FROM written`;
     },
-    async find(model: string, id: string): Promise<ArtifactPayload | undefined> {
-      const row = await prisma.oidcArtifact.findFirst({ where: { model, id, ...live() } });
-      return row ? withConsumed(row) : undefined;
+    /** The live rows with this id among `models` (an id belongs to one model, but callers may not know which). */
+    async findRows(models: string[], id: string): Promise<ArtifactRow[]> {
+      const rows = await prisma.oidcArtifact.findMany({ where: { model: { in: models }, id, ...live() } });
+      return rows.map((row) => ({
+        model: row.model,
+        id: row.id,
+        payload: withConsumed(row),
+        grantId: row.grantId,
+        expiresAt: row.expiresAt,
+      }));
     },
     async findByUserCode(model: string, userCode: string): Promise<ArtifactPayload | undefined> {
       const row = await prisma.oidcArtifact.findFirst({ where: { model, userCode, ...live() } });
@@ -45,14 +72,21 @@ export function createOidcArtifactStore(prisma: PrismaClient, clock: Clock) {
       return row ? withConsumed(row) : undefined;
     },
     async consume(model: string, id: string): Promise<void> {
-      await prisma.oidcArtifact.updateMany({ where: { model, id }, data: { consumedAt: clock.now() } });
+      await prisma.$executeRaw`
+        WITH written AS (UPDATE oidc_artifacts SET consumed_at = ${clock.now()} WHERE model = ${model} AND id = ${id} RETURNING 1)
+        SELECT pg_notify(${CHANGES_CHANNEL}, ${changed(model, id)}) FROM written`;
     },
     async destroy(model: string, id: string): Promise<void> {
-      await prisma.oidcArtifact.deleteMany({ where: { model, id } });
+      await prisma.$executeRaw`
+        WITH deleted AS (DELETE FROM oidc_artifacts WHERE model = ${model} AND id = ${id} RETURNING 1)
+        SELECT pg_notify(${CHANGES_CHANNEL}, ${changed(model, id)}) FROM deleted`;
     },
     /** Removes everything issued under a grant (any model): codes, tokens, the grant itself. */
     async revokeByGrantId(grantId: string): Promise<void> {
-      await prisma.oidcArtifact.deleteMany({ where: { grantId } });
+      const change = JSON.stringify({ kind: 'artifact-grant', grantId } satisfies Change);
+      await prisma.$executeRaw`
+        WITH deleted AS (DELETE FROM oidc_artifacts WHERE grant_id = ${grantId} RETURNING 1)
+        SELECT pg_notify(${CHANGES_CHANNEL}, ${change}) WHERE EXISTS (SELECT 1 FROM deleted)`;
     },
     async deleteExpired(): Promise<number> {
       const { count } = await prisma.oidcArtifact.deleteMany({ where: { expiresAt: { lte: clock.now() } } });
