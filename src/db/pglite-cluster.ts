@@ -9,10 +9,11 @@ import { packageRoot } from '../lib/package-root.ts';
 /**
  * PGlite runs PostgreSQL inside this process's memory, and PostgreSQL touches all of its shared
  * buffers at start: at the default 128 MB they were most of the server's resident memory. Gatehouse's
- * embedded data is a few megabytes, so 16 MB of buffers holds all of it (measured: RSS after open
- * 301 → 181 MB, open 1.15 → 0.6 s).
+ * embedded data is a few megabytes and hot rows are cached above the database, so 8 MB of buffers
+ * is plenty (measured: RSS after open 301 MB at 128 MB, 181 at 16, 172 at 8; PostgreSQL's resident
+ * share of the WebAssembly memory 29 → 21 MB from 16 to 8; no change in any benchmark scenario).
  */
-export const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=16MB'];
+export const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=8MB'];
 
 /**
  * A new data directory needs `initdb`, which PGlite runs in WebAssembly: about 5 s here, most of a

@@ -42,8 +42,8 @@ export function createServices(deps: { db: Database; config: Config; keys: Deriv
     encryptionKey: keys.encryptionKey,
     longestTokenLifetime: () => apis.longestAccessTokenTtl(),
   });
-  const revocations = createTokenRevocationService({ store: createTokenRevocationStore(prisma), clock });
-  const artifacts = createOidcArtifactService({ store: createOidcArtifactStore(prisma, clock), clock });
+  const revocations = createTokenRevocationService({ store: createTokenRevocationStore(db), clock });
+  const artifacts = createOidcArtifactService({ store: createOidcArtifactStore(db, clock), clock });
   return { apis, applications, signingKeys, revocations, artifacts };
 }
 

@@ -1,7 +1,7 @@
 import { CHANGES_CHANNEL, type Change } from '../../db/changes.ts';
-import type { PrismaClient } from '../../db/database.ts';
+import type { Database } from '../../db/database.ts';
 
-export function createTokenRevocationStore(prisma: PrismaClient) {
+export function createTokenRevocationStore({ prisma, sql }: Pick<Database, 'prisma' | 'sql'>) {
   return {
     /**
      * Records a revoked JWT by jti (idempotent) and tells every server. One statement, so one round
@@ -10,13 +10,16 @@ export function createTokenRevocationStore(prisma: PrismaClient) {
      */
     async insert(entry: { jti: string; clientId: string | null; expiresAt: Date }): Promise<void> {
       const change: Change = { kind: 'revoked-token', jti: entry.jti, exp: Math.floor(entry.expiresAt.getTime() / 1000) };
-      await prisma.$executeRaw`
-        WITH inserted AS (
-          INSERT INTO revoked_tokens (jti, client_id, expires_at) VALUES (${entry.jti}, ${entry.clientId}, ${entry.expiresAt})
-          ON CONFLICT (jti) DO NOTHING
-          RETURNING jti
-        )
-        SELECT pg_notify(${CHANGES_CHANNEL}, ${JSON.stringify(change)}) FROM inserted`;
+      // Straight to the driver: a hot statement (see Database.sql).
+      await sql(
+        `WITH inserted AS (
+           INSERT INTO revoked_tokens (jti, client_id, expires_at) VALUES ($1, $2, $3::timestamptz)
+           ON CONFLICT (jti) DO NOTHING
+           RETURNING jti
+         )
+         SELECT pg_notify($4, $5) FROM inserted`,
+        [entry.jti, entry.clientId, entry.expiresAt.toISOString(), CHANGES_CHANNEL, JSON.stringify(change)],
+      );
     },
     async findUnexpired(now: Date): Promise<{ jti: string; expiresAt: Date }[]> {
       return prisma.revokedToken.findMany({ where: { expiresAt: { gt: now } }, select: { jti: true, expiresAt: true } });
