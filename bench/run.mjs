@@ -158,9 +158,14 @@ try {
       }
       const server = servers.get(target.id);
       try {
-        const prepared = scenario.prepare ? await scenario.prepare(server, { poolSize: options.poolSize }) : {};
-        const request = { method: 'GET', ...scenario.request(server, prepared) };
-        jobs.push({ target, row, server, load: { baseUrl: server.url, request, connections: options.connections }, rounds: [] });
+        const job = { target, row, server, rounds: [] };
+        job.prepare = async () => {
+          const prepared = scenario.prepare ? await scenario.prepare(server, { poolSize: options.poolSize }) : {};
+          const request = { method: 'GET', ...scenario.request(server, prepared) };
+          job.load = { baseUrl: server.url, request, connections: options.connections };
+        };
+        await job.prepare();
+        jobs.push(job);
       } catch (err) {
         row.failed = err.message.split('\n')[0];
         progress(`  ${target.id.padEnd(18)} FAILED to prepare: ${err.message}`);
@@ -171,6 +176,8 @@ try {
       for (const job of order) {
         if (job.row.failed) continue;
         try {
+          // A scenario that uses up what it prepared (revocation) gets a fresh pool each round.
+          if (scenario.preparePerRound && round > 0) await job.prepare();
           if (options.warmupSeconds > 0) await runLoad(options.load, { ...job.load, seconds: options.warmupSeconds });
           const memory = sampleMemory(job.server.pid);
           const result = await runLoad(options.load, { ...job.load, seconds: options.seconds });

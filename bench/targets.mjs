@@ -142,6 +142,8 @@ async function startGatehouse(target, workDir, database) {
   const env = {
     PATH,
     HOME: process.env.HOME ?? '/tmp',
+    // Profiling: BENCH_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof' (bench/README.md).
+    ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
     PORT: String(port),
     HOST: '127.0.0.1',
     ISSUER: url,
