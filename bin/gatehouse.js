@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4 --max-old-space-size=384 --liftoff-only
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=4 --max-old-space-size=384 --liftoff-only
 // Entry point for `npx gatehouse …`, `npm start` and the Docker image. Builds dist/ first when the
 // sources are newer (a fresh clone has no dist/), so there is never a separate build step to remember.
 //
