@@ -245,30 +245,41 @@ export const COMMANDS: CommandSpec[] = [
     print: (result, asJson) => {
       const keys = result as SigningKeyInfo[];
       if (asJson) return json(keys.map(keyToWire));
+      const at = (d: Date | string | null) => (d ? new Date(d).toISOString() : '-');
       return table([
-        ['KID', 'ALG', 'STATE', 'CREATED', 'RETIRE_AFTER'],
-        ...keys.map((k) => [
-          k.kid,
-          k.alg,
-          k.state,
-          new Date(k.createdAt).toISOString(),
-          k.retireAfter ? new Date(k.retireAfter).toISOString() : '-',
-        ]),
+        ['KID', 'ALG', 'STATE', 'CREATED', 'SIGNS_FROM', 'SIGNS_UNTIL', 'RETIRE_AFTER'],
+        ...keys.map((k) => [k.kid, k.alg, k.state, at(k.createdAt), at(k.signsFrom ?? k.createdAt), at(k.rotatedAt), at(k.retireAfter)]),
       ]);
     },
   },
   {
     group: 'keys',
     name: 'rotate',
-    summary: 'add new signing keys; old ones stay published until their tokens expire',
+    summary:
+      'add new signing keys: published now, signing after KEY_ACTIVATION_DELAY_SECONDS; old ones stay published until their tokens expire',
     operation: 'keys.rotate',
-    options: { json: JSON_FLAG },
-    toInput: () => ({}),
+    options: {
+      now: {
+        type: 'boolean',
+        description: 'sign with the new keys at once (a compromised key); APIs holding a cached JWKS refetch it on the new kid',
+      },
+      json: JSON_FLAG,
+    },
+    toInput: (v) => ({ now: v.now === true }),
     print: (result, asJson) => {
       const keys = result as SigningKeyInfo[];
       if (asJson) return json(keys.map(keyToWire));
-      const active = keys.filter((k) => k.state === 'active').map((k) => `${k.alg} ${k.kid}`);
-      return `Rotated signing keys. Now signing with:\n  ${active.join('\n  ')}`;
+      const line = (k: SigningKeyInfo) => `  ${k.alg} ${k.kid}`;
+      const pending = keys.filter((k) => k.state === 'pending');
+      const active = keys.filter((k) => k.state === 'active');
+      if (pending.length === 0) return `Rotated signing keys. Now signing with:\n${active.map(line).join('\n')}`;
+      const from = new Date(pending[0]?.signsFrom ?? Date.now()).toISOString();
+      return [
+        `Rotated signing keys. New keys, published now, signing from ${from}:`,
+        ...pending.map(line),
+        'Signing until then with:',
+        ...active.map(line),
+      ].join('\n');
     },
   },
 ];

@@ -40,6 +40,7 @@ export function keyToWire(key: SigningKeyInfo) {
     alg: key.alg,
     state: key.state,
     created_at: iso(key.createdAt),
+    signs_from: iso(key.signsFrom ?? key.createdAt),
     rotated_at: iso(key.rotatedAt),
     retire_after: iso(key.retireAfter),
   };

@@ -15,6 +15,7 @@ export interface Config {
   masterKey: { kind: 'value'; value: Buffer } | { kind: 'file'; path: string; isDefault: boolean };
   logLevel: string;
   accessTokenTtlSeconds: number;
+  keyActivationDelaySeconds: number;
   defaultSigningAlg: 'ES256' | 'RS256';
   trustProxy: boolean;
   shutdownGraceSeconds: number;
@@ -110,6 +111,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     masterKey: Object.freeze(masterKey),
     logLevel: env.LOG_LEVEL,
     accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+    keyActivationDelaySeconds: env.KEY_ACTIVATION_DELAY_SECONDS,
     defaultSigningAlg: env.DEFAULT_SIGNING_ALG,
     trustProxy: env.TRUST_PROXY,
     shutdownGraceSeconds: env.SHUTDOWN_GRACE_SECONDS,

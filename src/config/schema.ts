@@ -52,6 +52,15 @@ export const EnvSchema = z.object({
     .max(86400 * 30)
     .default(3600)
     .describe('Default access-token lifetime for APIs that do not set their own.'),
+  KEY_ACTIVATION_DELAY_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(86400 * 7)
+    .default(600)
+    .describe(
+      'How long `gatehouse keys rotate` publishes a new signing key before it signs, so APIs that cache the JWKS (ours says max-age=300) hold it before the first token it signed arrives. `keys rotate --now` skips the wait.',
+    ),
   DEFAULT_SIGNING_ALG: z
     .enum(['ES256', 'RS256'])
     .default('ES256')

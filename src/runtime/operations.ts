@@ -33,7 +33,10 @@ export const OPERATIONS = {
     run: (s, input, actor) => s.applications.remove(input.clientId, actor).then(() => ({ deleted: input.clientId })),
   }),
   'keys.list': op({ input: z.object({}), run: (s) => s.signingKeys.list() }),
-  'keys.rotate': op({ input: z.object({}), run: (s, _input, actor) => s.signingKeys.rotate(actor) }),
+  'keys.rotate': op({
+    input: z.object({ now: z.boolean().default(false) }),
+    run: (s, input, actor) => s.signingKeys.rotate(actor, { immediately: input.now }),
+  }),
 } as const;
 
 export type OperationName = keyof typeof OPERATIONS;

@@ -41,6 +41,7 @@ export function createServices(deps: { db: Database; config: Config; keys: Deriv
     clock,
     encryptionKey: keys.encryptionKey,
     longestTokenLifetime: () => apis.longestAccessTokenTtl(),
+    activationDelaySeconds: config.keyActivationDelaySeconds,
   });
   const revocations = createTokenRevocationService({ store: createTokenRevocationStore(db), clock });
   const artifacts = createOidcArtifactService({ store: createOidcArtifactStore(db, clock), clock });

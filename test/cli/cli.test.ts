@@ -4,6 +4,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliResult, runCli, runCliJson } from '../support/cli.ts';
 import { basicAuth, makeApi, makeClient, makeMachineSetup, postForm } from '../support/fixtures.ts';
+import { waitFor } from '../support/process.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { TEST_DB } from '../support/test-database.ts';
 
@@ -28,6 +29,7 @@ interface WireKey {
   kid: string;
   alg: string;
   state: string;
+  signs_from: string;
 }
 
 /** A usage or input error: non-zero, exactly one line on stderr, no stack trace, nothing on stdout. */
@@ -242,11 +244,44 @@ describe('gatehouse CLI while a server runs', { timeout: 60_000 }, () => {
     for (const key of active) expect(text.stdout).toMatch(new RegExp(`${key.kid}\\s+${key.alg}\\s+active`));
   });
 
-  it('keys rotate: the running server publishes the new keys at once and signs with them, keeping the old ones in the JWKS', async () => {
+  it('keys rotate: the running server publishes the new keys at once and signs with them from KEY_ACTIVATION_DELAY_SECONDS on', async () => {
+    const before = await server.services.signingKeys.list();
+    const signing = before.filter((k) => k.state === 'active').map((k) => k.kid);
+    const { clientId, clientSecret, api } = await makeMachineSetup(server.services);
+
+    const started = Date.now();
+    const rotated = await runCliJson<WireKey[]>(['keys', 'rotate', '--json'], server.env);
+    const pending = rotated.filter((k) => k.state === 'pending');
+    expect(pending.map((k) => k.alg).sort()).toEqual(['ES256', 'RS256']);
+    for (const key of pending) {
+      // the default delay: 600 s
+      expect(Date.parse(key.signs_from) - started).toBeGreaterThanOrEqual(599_000);
+      expect(Date.parse(key.signs_from) - Date.now()).toBeLessThanOrEqual(600_000);
+    }
+    // the keys signing now go on signing until then
+    for (const kid of signing) expect(rotated.find((k) => k.kid === kid)?.state).toBe('active');
+
+    const published = async () =>
+      ((await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys.map((k) => k.kid);
+    await waitFor(async () => {
+      const now = await published();
+      return pending.every((k) => now.includes(k.kid));
+    }, 'the pending keys in the JWKS');
+    for (const key of [...pending.map((k) => k.kid), ...signing]) expect(await published()).toContain(key);
+
+    const issued = await token(clientId, clientSecret, { audience: api.identifier });
+    expect(issued.status).toBe(200);
+    expect(signing).toContain(decodeProtectedHeader(issued.body.access_token as string).kid);
+
+    const text = await cli('keys', 'list');
+    for (const key of pending) expect(text.stdout).toMatch(new RegExp(`${key.kid}\\s+${key.alg}\\s+pending`));
+  });
+
+  it('keys rotate --now: the running server signs with the new keys at once, keeping the old ones in the JWKS', async () => {
     const before = await server.services.signingKeys.list();
     const oldActive = before.filter((k) => k.state === 'active').map((k) => k.kid);
 
-    const rotated = await runCliJson<WireKey[]>(['keys', 'rotate', '--json'], server.env);
+    const rotated = await runCliJson<WireKey[]>(['keys', 'rotate', '--now', '--json'], server.env);
     const newActive = rotated.filter((k) => k.state === 'active');
     expect(newActive.map((k) => k.alg).sort()).toEqual(['ES256', 'RS256']);
     for (const key of newActive) expect(oldActive).not.toContain(key.kid);

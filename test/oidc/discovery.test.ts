@@ -109,7 +109,7 @@ describe('discovery and JWKS', () => {
       expect(((await stale.json()) as { keys: unknown[] }).keys.length).toBeGreaterThan(0);
     });
 
-    it('after a key rotation changes its ETag and publishes both the old and the new keys', async () => {
+    it('after a key rotation changes its ETag and publishes both the old and the new keys, the new ones before they sign', async () => {
       const before = await fetchJwks(server.url);
       const beforeKids = before.keys.map((k) => k.kid);
       await server.services.signingKeys.rotate('test');
@@ -118,9 +118,14 @@ describe('discovery and JWKS', () => {
       expect(after.etag).not.toBe(before.etag);
       const afterKids = after.keys.map((k) => k.kid);
       expect(afterKids).toEqual(expect.arrayContaining(beforeKids as string[]));
-      const active = (await server.services.signingKeys.list()).filter((k) => k.state === 'active').map((k) => k.kid);
-      expect(active.some((kid) => beforeKids.includes(kid))).toBe(false);
-      expect(afterKids).toEqual(expect.arrayContaining(active));
+      const keys = await server.services.signingKeys.list();
+      const pending = keys.filter((k) => k.state === 'pending').map((k) => k.kid);
+      const active = keys.filter((k) => k.state === 'active').map((k) => k.kid);
+      expect(pending).toHaveLength(2);
+      expect(pending.some((kid) => beforeKids.includes(kid))).toBe(false);
+      // the old keys sign until the new ones start: both are in the JWKS
+      expect(active.every((kid) => beforeKids.includes(kid))).toBe(true);
+      expect(afterKids).toEqual(expect.arrayContaining([...pending, ...active]));
       expect(after.keys.length).toBe(before.keys.length + 2);
       for (const key of after.keys) for (const member of PRIVATE_MEMBERS) expect(key).not.toHaveProperty(member);
 

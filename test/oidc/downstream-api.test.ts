@@ -1,6 +1,6 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DownstreamApi, fetchJwks, getToken, kidOf, startDownstreamApi, waitForJwksChange } from '../support/downstream.ts';
+import { type DownstreamApi, fetchJwks, getToken, kidOf, startDownstreamApi, waitFor, waitForJwksChange } from '../support/downstream.ts';
 import { makeApi, makeClient } from '../support/fixtures.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
@@ -81,7 +81,7 @@ describe('a downstream API verifying access tokens offline (RFC 9068)', () => {
     expect(await call(forMine)).toBe(200);
   });
 
-  it('keeps accepting tokens across a key rotation: the old key stays published, the new kid is fetched', async () => {
+  it('keeps accepting tokens across an immediate key rotation (keys rotate --now): the old key stays published, the new kid is fetched', async () => {
     const { call, issue, resourceServer } = await setup();
     const beforeRotation = await issue();
     expect((await call(beforeRotation)).status).toBe(200);
@@ -89,7 +89,7 @@ describe('a downstream API verifying access tokens offline (RFC 9068)', () => {
     expect(fetchesBefore).toBeGreaterThanOrEqual(1);
 
     const jwksBefore = await fetchJwks(server.url);
-    await server.services.signingKeys.rotate('test');
+    await server.services.signingKeys.rotate('test', { immediately: true });
     const jwksAfter = await waitForJwksChange(server.url, jwksBefore.etag);
     const newKid = (await server.services.signingKeys.list()).find((k) => k.alg === 'ES256' && k.state === 'active')?.kid;
     expect(newKid).toBeDefined();
@@ -104,5 +104,66 @@ describe('a downstream API verifying access tokens offline (RFC 9068)', () => {
     expect(resourceServer.jwksFetches()).toBe(fetchesBefore + 1);
     // the token signed before the rotation still verifies: its key is still in the JWKS
     expect((await call(beforeRotation)).status).toBe(200);
+  });
+});
+
+/**
+ * Why `keys rotate` publishes a key before it signs: an API holding a fresh JWKS does not refetch
+ * it for every unknown kid (jose waits `cooldownDuration`, 30 s, between fetches; other libraries
+ * cache for minutes). A key that is already in the JWKS the API holds needs no fetch at all.
+ */
+describe('a downstream API across a key rotation published ahead (KEY_ACTIVATION_DELAY_SECONDS)', () => {
+  let server: TestServer;
+  const started: DownstreamApi[] = [];
+  beforeAll(async () => {
+    server = await startTestServer({ env: { KEY_ACTIVATION_DELAY_SECONDS: '2' } });
+  });
+  afterAll(async () => {
+    await Promise.all(started.map((api) => api.close()));
+    await server?.close();
+  });
+
+  it('verifies tokens signed with the new key from the JWKS it already holds; an immediate rotation would be refused until its cooldown ends', async () => {
+    const api = await makeApi(server.services);
+    const client = await makeClient(server.services, { apis: [{ identifier: api.identifier }] });
+    const issue = async () => (await getToken(server.url, client, { audience: api.identifier })).access_token;
+    const oldToken = await issue();
+
+    const jwksBefore = await fetchJwks(server.url);
+    await server.services.signingKeys.rotate('test');
+    await waitForJwksChange(server.url, jwksBefore.etag);
+    const pendingKid = (await server.services.signingKeys.list()).find((k) => k.alg === 'ES256' && k.state === 'pending')?.kid;
+    expect(pendingKid).toBeDefined();
+    expect(kidOf(await issue())).toBe(kidOf(oldToken));
+
+    // An API that (re)loads the JWKS now, jose's defaults: cached 10 min, 30 s between refetches.
+    const resourceServer = await startDownstreamApi({
+      issuer: server.url,
+      jwksUri: `${server.url}/.well-known/jwks.json`,
+      audience: api.identifier,
+    });
+    started.push(resourceServer);
+    const call = async (token: string) =>
+      (await fetch(`${resourceServer.url}/reports`, { headers: { authorization: `Bearer ${token}` } })).status;
+    expect(await call(oldToken)).toBe(200);
+    expect(resourceServer.jwksFetches()).toBe(1);
+
+    // Two seconds later Gatehouse signs with the new key, which the API already holds.
+    const newToken = await waitFor('tokens signed with the new key', async () => {
+      const token = await issue();
+      return kidOf(token) === pendingKid ? token : undefined;
+    });
+    expect(await call(newToken)).toBe(200);
+    expect(await call(oldToken)).toBe(200);
+    expect(resourceServer.jwksFetches()).toBe(1);
+
+    // The control: a key that signs at once is unknown to the API, which may not refetch yet.
+    await server.services.signingKeys.rotate('test', { immediately: true });
+    const immediateToken = await waitFor('tokens signed with the immediate key', async () => {
+      const token = await issue();
+      return kidOf(token) !== pendingKid ? token : undefined;
+    });
+    expect(await call(immediateToken)).toBe(401);
+    expect(await call(newToken)).toBe(200);
   });
 });

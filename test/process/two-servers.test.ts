@@ -37,7 +37,8 @@ describe.runIf(TEST_DB === 'postgres')('two servers on one PostgreSQL database',
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    env = { ...db.env, MASTER_KEY: newMasterKey() };
+    // keys rotate publishes a new key this long before it signs (default 600 s)
+    env = { ...db.env, MASTER_KEY: newMasterKey(), KEY_ACTIVATION_DELAY_SECONDS: '3' };
     const [portA, portB] = [await freePort(), await freePort()];
     issuer = `http://127.0.0.1:${portA}`;
     a = await spawnInstance(env, portA, issuer);
@@ -102,25 +103,37 @@ describe.runIf(TEST_DB === 'postgres')('two servers on one PostgreSQL database',
     }
   });
 
-  it('a key rotation through the CLI is published by both JWKS, and both sign with the new key', async () => {
+  it('a key rotation through the CLI is published by both JWKS before it signs, then both sign with the new key', async () => {
     const client = await setup();
+    const kidOfToken = async (url: string) => {
+      const token = await issueToken(url, client);
+      return (JSON.parse(Buffer.from(token.split('.')[0] as string, 'base64url').toString()) as { kid: string }).kid;
+    };
     const before = kids(await fetchJwks(a.local));
-    const rotated = await cliJson<Array<{ kid: string; state: string }>>(env, ['keys', 'rotate']);
-    const active = rotated.filter((k) => k.state === 'active').map((k) => k.kid);
-    expect(active).toHaveLength(2);
-    for (const kid of active) expect(before).not.toContain(kid);
+    const signingBefore = await kidOfToken(a.local);
+    const rotated = await cliJson<Array<{ kid: string; state: string; signs_from: string }>>(env, ['keys', 'rotate']);
+    const pending = rotated.filter((k) => k.state === 'pending');
+    expect(pending).toHaveLength(2);
+    for (const key of pending) expect(before).not.toContain(key.kid);
+    const switchAt = Date.parse(pending[0]?.signs_from as string);
     for (const instance of [a, b]) {
       await waitFor(
         async () => {
           const now = kids(await fetchJwks(instance.local));
-          return active.every((kid) => now.includes(kid)) && before.every((kid) => now.includes(kid));
+          return pending.every((k) => now.includes(k.kid)) && before.every((kid) => now.includes(kid));
         },
         `the new keys in ${instance.local}'s JWKS`,
         { timeoutMs: 5_000 },
       );
-      const token = await issueToken(instance.local, client);
-      const header = JSON.parse(Buffer.from(token.split('.')[0] as string, 'base64url').toString()) as { kid: string };
-      expect(active).toContain(header.kid);
+      // published, not yet signing
+      if (Date.now() < switchAt) expect(await kidOfToken(instance.local)).toBe(signingBefore);
+    }
+    // Each server switches on its own at signs_from (a timer, no notification), and both agree.
+    for (const instance of [a, b]) {
+      await waitFor(async () => (await kidOfToken(instance.local)) !== signingBefore, `${instance.local} signing with the new key`, {
+        timeoutMs: 10_000,
+      });
+      expect(pending.map((k) => k.kid)).toContain(await kidOfToken(instance.local));
     }
   });
 });

@@ -4,7 +4,12 @@ import type { SigningAlg } from '../api-resources/api-resource.schema.ts';
 /** Algorithms Gatehouse keeps a key for. ES256 signs access tokens by default; RS256 is what every JOSE library accepts (and RFC 9068 §4 asks resource servers to support). */
 export const SIGNING_ALGS: readonly SigningAlg[] = ['ES256', 'RS256'];
 
-export type KeyState = 'active' | 'retiring' | 'retired';
+/**
+ * pending: published, signs from `signsFrom`; active: signs; retiring: no longer signs, published
+ * until `retireAfter`; retired: neither. Derived from the stored dates and the clock, so every
+ * instance agrees without anyone writing the change down.
+ */
+export type KeyState = 'pending' | 'active' | 'retiring' | 'retired';
 
 /** A signing key as operators see it: never the private part. */
 export interface SigningKeyInfo {
@@ -12,11 +17,12 @@ export interface SigningKeyInfo {
   alg: SigningAlg;
   state: KeyState;
   createdAt: Date;
+  signsFrom: Date | null;
   rotatedAt: Date | null;
   retireAfter: Date | null;
 }
 
-/** Keys in use right now: what signs (active) and what is published (active + retiring). */
+/** Keys in use right now: what signs (active) and what is published (pending + active + retiring). */
 export interface KeyRing {
   /** private JWKs, active keys first: oidc-provider signs with the first key of an algorithm */
   privateJwks: JWK[];
@@ -24,6 +30,6 @@ export interface KeyRing {
   publicJwks: JWK[];
   /** kid of the active key per algorithm */
   activeKid: Partial<Record<SigningAlg, string>>;
-  /** when the next retiring key drops out of the JWKS (reload then), if any */
+  /** when the ring next changes (a key starts or stops signing, or leaves the JWKS): reload then */
   nextChangeAt: Date | null;
 }

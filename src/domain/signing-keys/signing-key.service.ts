@@ -5,7 +5,7 @@ import { decrypt, encrypt } from '../../lib/secrets.ts';
 import type { SigningAlg } from '../api-resources/api-resource.schema.ts';
 import type { AuditStore } from '../audit/audit.store.ts';
 import { signingKeyError } from './signing-key.errors.ts';
-import { type KeyRing, SIGNING_ALGS, type SigningKeyInfo } from './signing-key.schema.ts';
+import { type KeyRing, type KeyState, SIGNING_ALGS, type SigningKeyInfo } from './signing-key.schema.ts';
 import type { SigningKeyStore, StoredKey } from './signing-key.store.ts';
 
 /** Margin added to the longest token lifetime before a rotated-out key leaves the JWKS (clock skew). */
@@ -19,6 +19,8 @@ export interface SigningKeyServiceDeps {
   encryptionKey: Buffer;
   /** the longest lifetime of any token signed with these keys, in seconds */
   longestTokenLifetime: () => Promise<number>;
+  /** how long a rotated-in key is published before it signs (KEY_ACTIVATION_DELAY_SECONDS) */
+  activationDelaySeconds: number;
 }
 
 async function generate(alg: SigningAlg) {
@@ -32,14 +34,26 @@ async function generate(alg: SigningAlg) {
   };
 }
 
+/**
+ * A key's state at `now`, from its dates: it signs from `signsFrom` (or creation) until a rotation's
+ * `rotatedAt`, and stays published until `retireAfter`.
+ */
+export function keyStateAt(key: StoredKey, now: Date): KeyState {
+  if (key.state === 'retired' || (key.retireAfter && key.retireAfter <= now)) return 'retired';
+  const start = key.signsFrom ?? key.createdAt;
+  const end = key.state === 'active' ? null : key.rotatedAt;
+  if (end && end <= start) return 'retiring'; // rotated out before it ever signed
+  if (start > now) return 'pending';
+  return end === null || end > now ? 'active' : 'retiring';
+}
+
 function toInfo(key: StoredKey, now: Date): SigningKeyInfo {
-  // A retiring key past its date is retired whether or not a rotation has written that down yet.
-  const state = key.state === 'retiring' && key.retireAfter && key.retireAfter <= now ? 'retired' : key.state;
   return {
     kid: key.kid,
     alg: key.alg as SigningAlg,
-    state,
+    state: keyStateAt(key, now),
     createdAt: key.createdAt,
+    signsFrom: key.signsFrom,
     rotatedAt: key.rotatedAt,
     retireAfter: key.retireAfter,
   };
@@ -49,13 +63,15 @@ function toInfo(key: StoredKey, now: Date): SigningKeyInfo {
  * Signing keys: generated on first start, rotated on demand. Private keys are stored encrypted
  * (AES-256-GCM, the kid as associated data) and decrypted only into memory.
  */
-export function createSigningKeyService({ prisma, store, audit, clock, encryptionKey, longestTokenLifetime }: SigningKeyServiceDeps) {
-  async function insertNew(tx: Tx, alg: SigningAlg): Promise<string> {
+export function createSigningKeyService(deps: SigningKeyServiceDeps) {
+  const { prisma, store, audit, clock, encryptionKey, longestTokenLifetime, activationDelaySeconds } = deps;
+  async function insertNew(tx: Tx, alg: SigningAlg, signsFrom: Date | null): Promise<string> {
     const key = await generate(alg);
     await store.insert(tx, {
       kid: key.kid,
       alg,
       publicJwk: key.publicJwk,
+      signsFrom,
       privateJwkEncrypted: encrypt(encryptionKey, JSON.stringify(key.privateJwk), key.kid),
     });
     return key.kid;
@@ -75,7 +91,7 @@ export function createSigningKeyService({ prisma, store, audit, clock, encryptio
           const created: string[] = [];
           for (const alg of SIGNING_ALGS) {
             if (current.some((k) => k.alg === alg && k.state === 'active')) continue;
-            created.push(await insertNew(tx, alg));
+            created.push(await insertNew(tx, alg, null));
           }
           if (created.length) {
             await audit.insert(tx, { actor, action: 'signing_key.created', targetType: 'signing_key', details: { kids: created } });
@@ -88,26 +104,34 @@ export function createSigningKeyService({ prisma, store, audit, clock, encryptio
     },
 
     /**
-     * Adds a new active key per algorithm. The previous keys stop signing at once but stay in the
-     * JWKS until every token they signed has expired (longest token lifetime plus a margin).
+     * Adds a new key per algorithm. It is published at once and signs from `activationDelaySeconds`
+     * later, when the keys signing now stop (`immediately`: at once, for a compromised key, at the
+     * price of APIs that cached the JWKS refetching it). Keys that stop signing stay in the JWKS
+     * until every token they signed has expired (longest token lifetime plus a margin).
      */
-    async rotate(actor: string): Promise<SigningKeyInfo[]> {
+    async rotate(actor: string, { immediately = false }: { immediately?: boolean } = {}): Promise<SigningKeyInfo[]> {
       const lifetime = await longestTokenLifetime();
       await prisma.$transaction(
         async (tx) => {
           await store.lock(tx);
           const now = clock.now();
-          const previous = (await store.findMany(tx)).filter((k) => k.state === 'active').map((k) => k.kid);
+          const signsFrom = immediately || activationDelaySeconds === 0 ? null : new Date(now.getTime() + activationDelaySeconds * 1000);
+          const switchAt = signsFrom ?? now;
+          // Everything that signs or would sign after the switch: active and pending keys, and keys
+          // a previous rotation has yet to stop.
+          const previous = (await store.findMany(tx))
+            .filter((k) => k.state === 'active' || (k.state === 'retiring' && k.rotatedAt && k.rotatedAt > switchAt))
+            .map((k) => k.kid);
           const created: string[] = [];
-          for (const alg of SIGNING_ALGS) created.push(await insertNew(tx, alg));
-          const retireAfter = new Date(now.getTime() + (lifetime + RETIRE_MARGIN_SECONDS) * 1000);
-          await store.markRetiring(tx, previous, now, retireAfter);
+          for (const alg of SIGNING_ALGS) created.push(await insertNew(tx, alg, signsFrom));
+          const retireAfter = new Date(switchAt.getTime() + (lifetime + RETIRE_MARGIN_SECONDS) * 1000);
+          await store.markRetiring(tx, previous, switchAt, retireAfter);
           await store.markRetired(tx, now);
           await audit.insert(tx, {
             actor,
             action: 'signing_key.rotated',
             targetType: 'signing_key',
-            details: { created, retiring: previous, retireAfter },
+            details: { created, signsFrom: switchAt, retiring: previous, retireAfter },
           });
           await store.publishChange(tx);
         },
@@ -125,7 +149,8 @@ export function createSigningKeyService({ prisma, store, audit, clock, encryptio
     async loadKeyRing(): Promise<KeyRing> {
       const now = clock.now();
       const keys = await store.findPublished(now);
-      const ordered = [...keys.filter((k) => k.state === 'active'), ...keys.filter((k) => k.state !== 'active')];
+      const signing = keys.filter((k) => keyStateAt(k, now) === 'active');
+      const ordered = [...signing, ...keys.filter((k) => !signing.includes(k))];
       const privateJwks = ordered.map((k) => {
         try {
           return JSON.parse(decrypt(encryptionKey, k.privateJwkEncrypted, k.kid)) as JWK;
@@ -136,13 +161,15 @@ export function createSigningKeyService({ prisma, store, audit, clock, encryptio
         }
       });
       const activeKid: KeyRing['activeKid'] = {};
-      for (const k of ordered) if (k.state === 'active' && !activeKid[k.alg as SigningAlg]) activeKid[k.alg as SigningAlg] = k.kid;
-      const retireDates = keys.map((k) => k.retireAfter).filter((d): d is Date => d !== null && d > now);
+      for (const k of signing) activeKid[k.alg as SigningAlg] ??= k.kid;
+      const changes = keys
+        .flatMap((k) => [k.signsFrom, k.state === 'retiring' ? k.rotatedAt : null, k.retireAfter])
+        .filter((d): d is Date => d !== null && d > now);
       return {
         privateJwks,
         publicJwks: ordered.map((k) => k.publicJwk as JWK),
         activeKid,
-        nextChangeAt: retireDates.length ? new Date(Math.min(...retireDates.map((d) => d.getTime()))) : null,
+        nextChangeAt: changes.length ? new Date(Math.min(...changes.map((d) => d.getTime()))) : null,
       };
     },
   };

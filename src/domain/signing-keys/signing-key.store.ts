@@ -8,6 +8,7 @@ export interface StoredKey {
   publicJwk: unknown;
   privateJwkEncrypted: string;
   createdAt: Date;
+  signsFrom: Date | null;
   rotatedAt: Date | null;
   retireAfter: Date | null;
 }
