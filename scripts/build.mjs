@@ -1,8 +1,8 @@
-// Builds dist/main.js: generates the Prisma client when the schema changed, then bundles src/ with
+// Builds dist/ (main.js and its chunks): generates the Prisma client when the schema changed, then bundles src/ with
 // esbuild (dependencies stay external). Type checking is separate: `npm run typecheck`.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,13 +28,16 @@ export function generatePrismaClient({ quiet = false } = {}) {
 export async function build({ quiet = false } = {}) {
   generatePrismaClient({ quiet });
   const esbuild = await import('esbuild');
-  // Built under a temporary name and renamed into place: a process starting meanwhile (another
-  // `gatehouse` command, a test) imports either the old bundle or the new one, never half of one.
-  const outfile = join(root, 'dist', 'main.js');
-  const draft = join(root, 'dist', `main.${process.pid}.js`);
-  await esbuild.build({
-    entryPoints: [join(root, 'src', 'main.ts')],
-    outfile: draft,
+  const dist = join(root, 'dist');
+  // Split at dynamic imports, so a CLI command loads only what it uses (`serve` alone loads
+  // oidc-provider, Koa and Prisma). Chunks are named by their content hash and never overwritten;
+  // dist/main.js, which names the chunks it needs, is renamed into place last: a process starting
+  // meanwhile (another `gatehouse` command, a test) loads the old build or the new one, never a mix.
+  const result = await esbuild.build({
+    entryPoints: { main: join(root, 'src', 'main.ts') },
+    outdir: dist,
+    chunkNames: 'chunks/[name]-[hash]',
+    splitting: true,
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -43,11 +46,33 @@ export async function build({ quiet = false } = {}) {
     sourcemap: 'linked',
     logLevel: quiet ? 'warning' : 'info',
     legalComments: 'none',
+    write: false,
   });
-  renameSync(`${draft}.map`, `${outfile}.map`);
-  // The bundle names its source map; keep pointing at the final name.
-  writeFileSync(draft, readFileSync(draft, 'utf8').replace(`main.${process.pid}.js.map`, 'main.js.map'));
-  renameSync(draft, outfile);
+  const entry = join(dist, 'main.js');
+  const writeAtomically = (path, contents) => {
+    mkdirSync(dirname(path), { recursive: true });
+    const draft = `${path}.${process.pid}`;
+    writeFileSync(draft, contents);
+    renameSync(draft, path);
+  };
+  const written = new Set();
+  for (const file of result.outputFiles) {
+    written.add(file.path);
+    if (file.path === entry) continue;
+    if (file.path.endsWith('.map') || !existsSync(file.path)) writeAtomically(file.path, file.contents);
+  }
+  writeAtomically(entry, result.outputFiles.find((f) => f.path === entry).contents);
+  removeOldChunks(join(dist, 'chunks'), written);
+}
+
+/** Chunks no build has written for a day: nothing running still loads them. */
+function removeOldChunks(dir, keep) {
+  if (!existsSync(dir)) return;
+  const dayAgo = Date.now() - 86_400_000;
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (!keep.has(path) && statSync(path).mtimeMs < dayAgo) rmSync(path, { force: true });
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -3,13 +3,11 @@ import { parseArgs } from 'node:util';
 import { ZodError } from 'zod';
 import { type Config, ConfigError, loadConfig } from '../config/config.ts';
 import { DataDirLockedError, readLockOwner } from '../db/data-dir-lock.ts';
-import { openDatabase } from '../db/database.ts';
-import { MigrationError, migrate, pendingMigrations } from '../db/migrator.ts';
+import { MigrationError } from '../db/migrator.ts';
 import { AppError } from '../lib/app-error.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { MasterKeyError } from '../runtime/master-key.ts';
 import { OPERATIONS } from '../runtime/operations.ts';
-import { serve } from '../runtime/serve.ts';
 import { COMMANDS, type CommandSpec, UsageError } from './commands.ts';
 import { commandHelp, groupHelp, MIGRATE_HELP, rootHelp, SERVE_HELP } from './help.ts';
 import { executeOperation } from './run-operation.ts';
@@ -47,6 +45,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
         return 0;
       }
       if (second !== undefined) return fail(`serve takes no arguments (got '${second}'); configure it with environment variables`, 2);
+      // The server's modules (oidc-provider, Koa, Prisma…) load only here: other commands start fast.
+      const { serve } = await import('../runtime/serve.ts');
       return await serve(config);
     }
     // CLI commands log only warnings, to stderr, so stdout stays machine-readable.
@@ -173,6 +173,7 @@ async function runMigrate(
     out('A server is running on this data directory; it applied pending migrations when it started.');
     return 0;
   }
+  const [{ openDatabase }, { migrate, pendingMigrations }] = await Promise.all([import('../db/database.ts'), import('../db/migrator.ts')]);
   const db = await openDatabase(config.database, { log, role: 'cli migrate' });
   try {
     if (values.status) {

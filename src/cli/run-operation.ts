@@ -1,16 +1,12 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import { DataDirLockedError, readLockOwner } from '../db/data-dir-lock.ts';
-import { openDatabase } from '../db/database.ts';
-import { migrate, pendingMigrations } from '../db/migrator.ts';
 import { AppError } from '../lib/app-error.ts';
 import { systemClock } from '../lib/clock.ts';
 import { deriveKeys } from '../lib/secrets.ts';
 import { callControlSocket } from '../runtime/control-socket.ts';
-import { verifyMasterKey } from '../runtime/key-check.ts';
 import { loadMasterKey } from '../runtime/master-key.ts';
 import { type OperationName, runOperation } from '../runtime/operations.ts';
-import { createServices } from '../runtime/services.ts';
 
 /**
  * Runs an operation where it can run: on PostgreSQL, in this process; on the embedded database,
@@ -51,6 +47,13 @@ async function viaServer(config: Config, role: string, name: OperationName, inpu
 }
 
 async function locally(config: Config, log: Logger, name: OperationName, input: unknown, actor: string): Promise<unknown> {
+  // Loaded here, not at start: a command the server carries out needs none of them.
+  const [{ openDatabase }, { migrate, pendingMigrations }, { createServices }, { verifyMasterKey }] = await Promise.all([
+    import('../db/database.ts'),
+    import('../db/migrator.ts'),
+    import('../runtime/services.ts'),
+    import('../runtime/key-check.ts'),
+  ]);
   const keys = deriveKeys(loadMasterKey(config, log));
   const db = await openDatabase(config.database, { log, role: `cli ${name}` });
   try {
