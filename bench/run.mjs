@@ -2,7 +2,7 @@
 // See bench/README.md. Every target runs alone (one at a time), each scenario gets a warm-up that
 // is not counted, and every non-2xx response is counted and shown.
 //
-//   npm run bench                                   the full run (about 6 minutes)
+//   npm run bench                                   the full run (about 8 minutes)
 //   npm run bench -- --targets baseline,pglite      a subset (also --scenarios cc-basic,jwks)
 //   BENCH_SMOKE=1 npm run bench                     seconds: proves the harness works (CI)
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -215,6 +215,7 @@ try {
   await cleanUp();
 }
 
+run.elapsedSeconds = Math.round((Date.now() - Date.parse(run.startedAt)) / 1000);
 const bars = checkBars(run);
 console.log(formatReport(run, bars));
 const resultsDir = join(import.meta.dirname, 'results');
@@ -223,7 +224,7 @@ const json = `${JSON.stringify({ ...run, bars }, null, 2)}\n`;
 const file = join(resultsDir, `${run.startedAt.replace(/[:.]/g, '-')}${options.smoke ? '-smoke' : ''}.json`);
 writeFileSync(file, json);
 writeFileSync(join(resultsDir, options.smoke ? 'latest-smoke.json' : 'latest.json'), json);
-console.log(`\nwrote ${file}`);
+console.log(`\nwrote ${file} (the run took ${Math.floor(run.elapsedSeconds / 60)} min ${run.elapsedSeconds % 60} s)`);
 rmSync(workDir, { recursive: true, force: true });
 
 const hadErrors = run.rows.some((r) => r.failed || r.non2xx > 0 || r.errors > 0);

@@ -41,8 +41,8 @@ const authenticated = (server, body) => ({
   bodies: [body],
 });
 
-/** Revocation pools hold this many times `poolSize` tokens (4000 in a full run, so 8000). */
-const REVOCATION_POOL_FACTOR = 2;
+/** Revocation pools hold this many times `poolSize` tokens (4000 in a full run, so 6000). */
+const REVOCATION_POOL_FACTOR = 1.5;
 
 const revocation = (server, tokens) => ({
   path: '/oauth/revoke',
