@@ -79,3 +79,63 @@ describe.runIf(TEST_DB === 'postgres')('WORKERS=2', { timeout: 90_000 }, () => {
     await waitFor(() => workerPids.every((pid) => !isAlive(pid)), 'the worker processes to be gone', { timeoutMs: 5_000 });
   });
 });
+
+describe.runIf(TEST_DB === 'postgres')('WORKERS=2, a worker crashing', { timeout: 90_000 }, () => {
+  let db: TestDatabase;
+  let client: CliClient;
+  let server: SpawnedServer | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const env = { ...db.env, MASTER_KEY: newMasterKey() };
+    client = await seedMachineClient(env);
+    server = await spawnServer({ ...env, WORKERS: '2' });
+  });
+  afterAll(async () => {
+    await stopAll(server);
+    await db?.drop();
+  });
+
+  const readyWorkers = (running: SpawnedServer) => [
+    ...new Set(
+      logRecords(running)
+        .filter((r) => typeof r.msg === 'string' && r.msg.startsWith('gatehouse ready'))
+        .map((r) => r.pid as number),
+    ),
+  ];
+
+  it('is replaced by the supervisor, and the port keeps answering token requests', async () => {
+    const running = server as SpawnedServer;
+    const [victim, survivor] = await waitFor(
+      () => (readyWorkers(running).length === 2 ? readyWorkers(running) : undefined),
+      'two workers',
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    process.kill(victim as number, 'SIGKILL');
+
+    const replacement = await waitFor(
+      () => readyWorkers(running).find((pid) => pid !== victim && pid !== survivor),
+      'a replacement worker to be ready',
+      { timeoutMs: 30_000 },
+    );
+    expect(isAlive(victim as number)).toBe(false);
+    expect(isAlive(replacement)).toBe(true);
+    const crashLine = logRecords(running).find((r) => r.msg === 'worker exited; starting a replacement');
+    expect(crashLine).toMatchObject({ signal: 'SIGKILL', level: 'error' });
+
+    const form = new URLSearchParams({ grant_type: 'client_credentials', audience: client.identifier }).toString();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        rawRequest(running.url, {
+          method: 'POST',
+          path: '/oauth/token',
+          headers: { authorization: basicAuth(client.clientId, client.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+          body: form,
+        }),
+      ),
+    );
+    expect(results.map((r) => (r.ok ? r.status : `${r.phase}:${r.code}`))).toEqual(Array(20).fill(200));
+    expect(await running.stop('SIGTERM')).toBe(0);
+  });
+});
