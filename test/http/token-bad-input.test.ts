@@ -62,6 +62,16 @@ describe('bad input to the OAuth endpoints', () => {
       expect(res.status, res.text).toBe(200);
     });
 
+    it('answers errors as JSON even to a client that accepts only HTML (RFC 6749 §5.2)', async () => {
+      for (const accept of ['text/html', 'text/html,application/xhtml+xml;q=0.9,*/*;q=0.8']) {
+        expectOAuthError(await post(form({ grant_type: 'client_credentials' }), { accept }), 401, 'invalid_client');
+        expectOAuthError(await post(form({ grant_type: 'password' }), { ...asClient(), accept }), 400, 'unsupported_grant_type');
+      }
+      const ok = await post(form({ grant_type: 'client_credentials' }), { ...asClient(), accept: 'text/html' });
+      expect(ok.status, ok.text).toBe(200);
+      expect(ok.headers.get('content-type')).toMatch(/^application\/json/);
+    });
+
     it('answers invalid_request [missing grant_type] (RFC 6749 §5.2)', async () => {
       expectOAuthError(await post(form({ audience: client.api.identifier }), asClient()), 400, 'invalid_request');
     });

@@ -31,7 +31,14 @@ export function registerProtocolRoutes(router: Router, { applications, inspector
   // Another method gets 405 with `Allow` and an OAuth error body, not a 404 (the token endpoint is
   // oidc-provider's and would fall through) or Koa's text. OPTIONS stays with the CORS preflight.
   router.all(POST_ONLY, async (ctx, next) => {
-    if (ctx.method === 'POST' || ctx.method === 'OPTIONS') return next();
+    if (ctx.method === 'POST') {
+      // These endpoints answer JSON, errors included (RFC 6749 §5.1-5.2, RFC 7662 §2.2-2.3, RFC 7009
+      // §2.2.1), whatever the client says it accepts: oidc-provider would render its HTML error page
+      // for `Accept: text/html`.
+      ctx.req.headers.accept = 'application/json';
+      return next();
+    }
+    if (ctx.method === 'OPTIONS') return next();
     ctx.set('Allow', 'POST');
     const err = new errors.InvalidRequest(`${ctx.method} is not supported here: use POST`);
     throw Object.assign(err, { status: 405, statusCode: 405 });
