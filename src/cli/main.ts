@@ -101,7 +101,11 @@ async function runCommand(
       values: Record<string, string | boolean | string[] | undefined>;
     });
   } catch (err) {
-    return fail(`${(err as Error).message.split('\n')[0]}. Run 'gatehouse ${command.group} ${command.name} --help'.`, 2);
+    // parseArgs explains on later lines how to pass a value that starts with a dash: keep that line.
+    const [reason, ...more] = (err as Error).message.split('\n');
+    const dashHint = more.find((line) => line.includes('starting with a dash'));
+    const text = dashHint ? `${reason} ${dashHint.trim()}` : (reason ?? '');
+    return fail(`${text.endsWith('.') ? text : `${text}.`} Run 'gatehouse ${command.group} ${command.name} --help'.`, 2);
   }
   if (values.help) {
     out(commandHelp(command));

@@ -5,9 +5,16 @@ export function newId(prefix: string): string {
   return `${prefix}_${randomBytes(16).toString('base64url')}`;
 }
 
-/** Public client identifier: 128 random bits, URL-safe, no prefix (it appears in URLs and logs). */
+/**
+ * Public client identifier: 128 random bits, URL-safe, no prefix (it appears in URLs and logs).
+ * Never starting with `-` or `_`: a leading dash reads as an option to command lines, ours
+ * included (`gatehouse clients show --client-id -x…` is refused as ambiguous), one id in 32.
+ */
 export function newClientId(): string {
-  return randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (id[0] !== '-' && id[0] !== '_') return id;
+  }
 }
 
 /**

@@ -124,6 +124,10 @@ describe.skipIf(TEST_DB !== 'pglite').concurrent('gatehouse usage errors exit 2 
     expectUsageError(await cli('apis', 'create', '--name', 'x', '--identifier'), /--identifier/);
   });
 
+  it('a value starting with a dash, which must be written --flag=value', async () => {
+    expectUsageError(await cli('clients', 'show', '--client-id', '-abc'), /--client-id' argument is ambiguous.*'--client-id=-XYZ'/);
+  });
+
   it('--identifier that is not an absolute URI (RFC 8707 §2)', async () => {
     expectUsageError(await cli('apis', 'create', '--identifier', 'not a uri', '--name', 'Bad'), /--identifier: .*absolute URI/);
     expectUsageError(await cli('apis', 'create', '--identifier', 'https://a.example.test/#f', '--name', 'Bad'), /--identifier: .*fragment/);
