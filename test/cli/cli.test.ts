@@ -267,7 +267,8 @@ describe('gatehouse CLI while a server runs', { timeout: 60_000 }, () => {
       const now = await published();
       return pending.every((k) => now.includes(k.kid));
     }, 'the pending keys in the JWKS');
-    for (const key of [...pending.map((k) => k.kid), ...signing]) expect(await published()).toContain(key);
+    const publishedNow = await published();
+    for (const key of [...pending.map((k) => k.kid), ...signing]) expect(publishedNow).toContain(key);
 
     const issued = await token(clientId, clientSecret, { audience: api.identifier });
     expect(issued.status).toBe(200);

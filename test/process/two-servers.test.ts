@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/pg-cluster.mjs';
 import { readMigrations } from '../../src/db/migrator.ts';
+import { kidOf } from '../support/downstream.ts';
 import {
   type CliClient,
   cliJson,
@@ -105,10 +106,7 @@ describe.runIf(TEST_DB === 'postgres')('two servers on one PostgreSQL database',
 
   it('a key rotation through the CLI is published by both JWKS before it signs, then both sign with the new key', async () => {
     const client = await setup();
-    const kidOfToken = async (url: string) => {
-      const token = await issueToken(url, client);
-      return (JSON.parse(Buffer.from(token.split('.')[0] as string, 'base64url').toString()) as { kid: string }).kid;
-    };
+    const kidOfToken = async (url: string) => kidOf(await issueToken(url, client));
     const before = kids(await fetchJwks(a.local));
     const signingBefore = await kidOfToken(a.local);
     const rotated = await cliJson<Array<{ kid: string; state: string; signs_from: string }>>(env, ['keys', 'rotate']);

@@ -7,57 +7,77 @@ import { createTestDatabase, TEST_DB, type TestDatabase } from '../support/test-
 // WORKERS=2 (PostgreSQL only) runs a supervisor that forks two HTTP workers sharing one port
 // (node:cluster). Every log line carries the pid of the process that wrote it.
 
-describe.runIf(TEST_DB === 'postgres')('WORKERS=2', { timeout: 90_000 }, () => {
-  let db: TestDatabase;
-  let client: CliClient;
-  let server: SpawnedServer | undefined;
+/** A fresh database with a machine client, and a WORKERS=2 server on it, for one describe block. */
+function workersServer() {
+  const state: { db?: TestDatabase; client?: CliClient; server?: SpawnedServer } = {};
   beforeAll(async () => {
-    db = await createTestDatabase();
-    const env = { ...db.env, MASTER_KEY: newMasterKey() };
-    client = await seedMachineClient(env);
-    server = await spawnServer({ ...env, WORKERS: '2' });
+    state.db = await createTestDatabase();
+    const env = { ...state.db.env, MASTER_KEY: newMasterKey() };
+    state.client = await seedMachineClient(env);
+    state.server = await spawnServer({ ...env, WORKERS: '2' });
   });
   afterAll(async () => {
-    await stopAll(server);
-    await db?.drop();
+    await stopAll(state.server);
+    await state.db?.drop();
   });
+  return {
+    get client() {
+      return state.client as CliClient;
+    },
+    get server() {
+      return state.server as SpawnedServer;
+    },
+  };
+}
+
+/** Pids of the workers that logged being ready (each worker announces itself once it listens). */
+function readyWorkers(running: SpawnedServer): number[] {
+  return [
+    ...new Set(
+      logRecords(running)
+        .filter((r) => typeof r.msg === 'string' && r.msg.startsWith('gatehouse ready'))
+        .map((r) => r.pid as number),
+    ),
+  ];
+}
+
+/** `count` concurrent client-credentials requests, answered by status (or by how they failed). */
+async function tokenBurst(running: SpawnedServer, client: CliClient, count: number, requestId?: (i: number) => string) {
+  const form = new URLSearchParams({ grant_type: 'client_credentials', audience: client.identifier }).toString();
+  const results = await Promise.all(
+    Array.from({ length: count }, (_, i) =>
+      rawRequest(running.url, {
+        method: 'POST',
+        path: '/oauth/token',
+        headers: {
+          authorization: basicAuth(client.clientId, client.clientSecret),
+          'content-type': 'application/x-www-form-urlencoded',
+          ...(requestId ? { 'x-request-id': requestId(i) } : {}),
+        },
+        body: form,
+      }),
+    ),
+  );
+  return results.map((r) => (r.ok ? r.status : `${r.phase}:${r.code}`));
+}
+
+describe.runIf(TEST_DB === 'postgres')('WORKERS=2', { timeout: 90_000 }, () => {
+  const setup = workersServer();
 
   it('serves a burst of token requests on one port from both workers, and SIGTERM stops supervisor and workers with exit 0', async () => {
-    const running = server as SpawnedServer;
+    const running = setup.server;
     const supervisor = running.child.pid as number;
-    // Both workers announce themselves once they listen (spawnServer returned when the first did).
+    // spawnServer returned when the first worker was ready; wait for the second.
     const workerPids = await waitFor(
-      () => {
-        const pids = [
-          ...new Set(
-            logRecords(running)
-              .filter((r) => typeof r.msg === 'string' && r.msg.startsWith('gatehouse ready'))
-              .map((r) => r.pid as number),
-          ),
-        ];
-        return pids.length === 2 ? pids : undefined;
-      },
+      () => (readyWorkers(running).length === 2 ? readyWorkers(running) : undefined),
       'two workers to be ready',
-      { timeoutMs: 30_000 },
+      {
+        timeoutMs: 30_000,
+      },
     );
     expect(workerPids).not.toContain(supervisor);
 
-    const form = new URLSearchParams({ grant_type: 'client_credentials', audience: client.identifier }).toString();
-    const results = await Promise.all(
-      Array.from({ length: 40 }, (_, i) =>
-        rawRequest(running.url, {
-          method: 'POST',
-          path: '/oauth/token',
-          headers: {
-            authorization: basicAuth(client.clientId, client.clientSecret),
-            'content-type': 'application/x-www-form-urlencoded',
-            'x-request-id': `worker-burst-${i}`,
-          },
-          body: form,
-        }),
-      ),
-    );
-    expect(results.map((r) => (r.ok ? r.status : `${r.phase}:${r.code}`))).toEqual(Array(40).fill(200));
+    expect(await tokenBurst(running, setup.client, 40, (i) => `worker-burst-${i}`)).toEqual(Array(40).fill(200));
 
     // Each connection went to one worker or the other (round-robin), never to the supervisor.
     const servedBy = await waitFor(
@@ -81,30 +101,10 @@ describe.runIf(TEST_DB === 'postgres')('WORKERS=2', { timeout: 90_000 }, () => {
 });
 
 describe.runIf(TEST_DB === 'postgres')('WORKERS=2, a worker crashing', { timeout: 90_000 }, () => {
-  let db: TestDatabase;
-  let client: CliClient;
-  let server: SpawnedServer | undefined;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    const env = { ...db.env, MASTER_KEY: newMasterKey() };
-    client = await seedMachineClient(env);
-    server = await spawnServer({ ...env, WORKERS: '2' });
-  });
-  afterAll(async () => {
-    await stopAll(server);
-    await db?.drop();
-  });
-
-  const readyWorkers = (running: SpawnedServer) => [
-    ...new Set(
-      logRecords(running)
-        .filter((r) => typeof r.msg === 'string' && r.msg.startsWith('gatehouse ready'))
-        .map((r) => r.pid as number),
-    ),
-  ];
+  const setup = workersServer();
 
   it('is replaced by the supervisor, and the port keeps answering token requests', async () => {
-    const running = server as SpawnedServer;
+    const running = setup.server;
     const [victim, survivor] = await waitFor(
       () => (readyWorkers(running).length === 2 ? readyWorkers(running) : undefined),
       'two workers',
@@ -124,18 +124,7 @@ describe.runIf(TEST_DB === 'postgres')('WORKERS=2, a worker crashing', { timeout
     const crashLine = logRecords(running).find((r) => r.msg === 'worker exited; starting a replacement');
     expect(crashLine).toMatchObject({ signal: 'SIGKILL', level: 'error' });
 
-    const form = new URLSearchParams({ grant_type: 'client_credentials', audience: client.identifier }).toString();
-    const results = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        rawRequest(running.url, {
-          method: 'POST',
-          path: '/oauth/token',
-          headers: { authorization: basicAuth(client.clientId, client.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
-          body: form,
-        }),
-      ),
-    );
-    expect(results.map((r) => (r.ok ? r.status : `${r.phase}:${r.code}`))).toEqual(Array(20).fill(200));
+    expect(await tokenBurst(running, setup.client, 20)).toEqual(Array(20).fill(200));
     expect(await running.stop('SIGTERM')).toBe(0);
   });
 });
