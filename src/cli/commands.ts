@@ -3,7 +3,7 @@ import type { Application } from '../domain/applications/application.schema.ts';
 import type { ApplicationWithSecret } from '../domain/applications/application.service.ts';
 import type { SigningKeyInfo } from '../domain/signing-keys/signing-key.schema.ts';
 import type { OperationName } from '../runtime/operations.ts';
-import { apiToWire, applicationToWire, keyToWire } from './wire.ts';
+import { apiToWire, applicationToWire, iso, keyToWire } from './wire.ts';
 
 /** One CLI command: its flags, how they become an operation's input, and how its result prints. */
 export interface OptionSpec {
@@ -245,7 +245,7 @@ export const COMMANDS: CommandSpec[] = [
     print: (result, asJson) => {
       const keys = result as SigningKeyInfo[];
       if (asJson) return json(keys.map(keyToWire));
-      const at = (d: Date | string | null) => (d ? new Date(d).toISOString() : '-');
+      const at = (d: Date | string | null) => iso(d) ?? '-';
       return table([
         ['KID', 'ALG', 'STATE', 'CREATED', 'SIGNS_FROM', 'SIGNS_UNTIL', 'RETIRE_AFTER'],
         ...keys.map((k) => [k.kid, k.alg, k.state, at(k.createdAt), at(k.signsFrom ?? k.createdAt), at(k.rotatedAt), at(k.retireAfter)]),

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { ZodError } from 'zod';
 import { type Config, ConfigError, loadConfig } from '../config/config.ts';
 import { DataDirLockedError, readLockOwner } from '../db/data-dir-lock.ts';
-import { MigrationError } from '../db/migrator.ts';
+import { MigrationError, migrate, pendingMigrations } from '../db/migrator.ts';
 import { AppError } from '../lib/app-error.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { MasterKeyError } from '../runtime/master-key.ts';
@@ -177,7 +177,7 @@ async function runMigrate(
     out('A server is running on this data directory; it applied pending migrations when it started.');
     return 0;
   }
-  const [{ openDatabase }, { migrate, pendingMigrations }] = await Promise.all([import('../db/database.ts'), import('../db/migrator.ts')]);
+  const { openDatabase } = await import('../db/database.ts');
   const db = await openDatabase(config.database, { log, role: 'cli migrate' });
   try {
     if (values.status) {

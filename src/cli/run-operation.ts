@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import { DataDirLockedError, readLockOwner } from '../db/data-dir-lock.ts';
+import { migrate, pendingMigrations } from '../db/migrator.ts';
 import { AppError } from '../lib/app-error.ts';
 import { systemClock } from '../lib/clock.ts';
 import { deriveKeys } from '../lib/secrets.ts';
@@ -48,9 +49,8 @@ async function viaServer(config: Config, role: string, name: OperationName, inpu
 
 async function locally(config: Config, log: Logger, name: OperationName, input: unknown, actor: string): Promise<unknown> {
   // Loaded here, not at start: a command the server carries out needs none of them.
-  const [{ openDatabase }, { migrate, pendingMigrations }, { createServices }, { verifyMasterKey }] = await Promise.all([
+  const [{ openDatabase }, { createServices }, { verifyMasterKey }] = await Promise.all([
     import('../db/database.ts'),
-    import('../db/migrator.ts'),
     import('../runtime/services.ts'),
     import('../runtime/key-check.ts'),
   ]);

@@ -4,7 +4,8 @@ import type { SigningKeyInfo } from '../domain/signing-keys/signing-key.schema.t
 
 /** snake_case views of domain objects for `--json` output (wire fields keep the specs' names). */
 
-const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
+/** A date as ISO 8601 (results that crossed the control socket carry dates as strings). */
+export const iso = (d: Date | string | null) => (d === null ? null : new Date(d).toISOString());
 
 export function apiToWire(api: ApiResource) {
   return {

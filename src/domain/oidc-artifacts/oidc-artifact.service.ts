@@ -52,15 +52,19 @@ export function createOidcArtifactService({ store, clock }: { store: OidcArtifac
     for (const [k, entry] of entries) if (entry.row.grantId === grantId) entries.delete(k);
   }
 
+  /** A write drops the row before (no read may cache the old row meanwhile) and after it. */
+  async function writeThrough(model: string, id: string, write: () => Promise<void>): Promise<void> {
+    forget(model, id);
+    await write();
+    forget(model, id);
+  }
+
   // Callers (oidc-provider's models) get their own copy of the top level.
   const copy = (payload: ArtifactPayload): ArtifactPayload => ({ ...payload });
 
   return {
-    async upsert(model: string, id: string, payload: ArtifactPayload, expiresInSeconds: number | undefined): Promise<void> {
-      forget(model, id);
-      await store.upsert(model, id, payload, expiresInSeconds);
-      forget(model, id);
-    },
+    upsert: (model: string, id: string, payload: ArtifactPayload, expiresInSeconds: number | undefined): Promise<void> =>
+      writeThrough(model, id, () => store.upsert(model, id, payload, expiresInSeconds)),
 
     async find(model: string, id: string): Promise<ArtifactPayload | undefined> {
       const hit = fresh(model, id);
@@ -87,17 +91,8 @@ export function createOidcArtifactService({ store, clock }: { store: OidcArtifac
     findByUserCode: (model: string, userCode: string) => store.findByUserCode(model, userCode),
     findByUid: (model: string, uid: string) => store.findByUid(model, uid),
 
-    async consume(model: string, id: string): Promise<void> {
-      forget(model, id);
-      await store.consume(model, id);
-      forget(model, id);
-    },
-
-    async destroy(model: string, id: string): Promise<void> {
-      forget(model, id);
-      await store.destroy(model, id);
-      forget(model, id);
-    },
+    consume: (model: string, id: string): Promise<void> => writeThrough(model, id, () => store.consume(model, id)),
+    destroy: (model: string, id: string): Promise<void> => writeThrough(model, id, () => store.destroy(model, id)),
 
     async revokeByGrantId(grantId: string): Promise<void> {
       forgetGrant(grantId);

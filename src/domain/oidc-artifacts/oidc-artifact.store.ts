@@ -10,11 +10,6 @@ export type ArtifactPayload = Record<string, unknown> & {
   consumed?: number;
 };
 
-/**
- * Storage behind oidc-provider's adapter contract, one table for every model
- * (https://github.com/panva/node-oidc-provider/blob/main/example/my_adapter.js). Expired rows are
- * invisible to reads and removed by `deleteExpired`.
- */
 /** A live row: its payload (with `consumed` when it was consumed) and what the cache needs. */
 export interface ArtifactRow {
   model: string;
@@ -25,9 +20,11 @@ export interface ArtifactRow {
 }
 
 /**
- * Every write announces itself (pg_notify in the same statement, so only when a row changed and
- * only if it commits): each instance caches rows it read (oidc-artifact.service.ts) and drops them
- * when told.
+ * Storage behind oidc-provider's adapter contract, one table for every model
+ * (https://github.com/panva/node-oidc-provider/blob/main/example/my_adapter.js). Expired rows are
+ * invisible to reads and removed by `deleteExpired`. Every write announces itself (pg_notify in the
+ * same statement, so only when a row changed and only if it commits): each instance caches rows it
+ * read (oidc-artifact.service.ts) and drops them when told.
  */
 export function createOidcArtifactStore(db: Pick<Database, 'prisma' | 'sql'>, clock: Clock) {
   const { prisma, sql } = db;
