@@ -14,7 +14,7 @@ export async function authenticateClient(
   form: Record<string, string>,
   applications: ApplicationService,
 ): Promise<ClientRecord> {
-  const credentials = readCredentials(ctx.get('authorization'), form);
+  const credentials = readClientCredentials(ctx.get('authorization'), form);
   const record = await applications.findClient(credentials.clientId);
   if (!record || !applications.verifySecret(record, credentials.secret)) {
     throw new errors.InvalidClientAuth();
@@ -28,7 +28,11 @@ function formDecode(value: string): string {
   return decodeURIComponent(value.replace(/\+/g, '%20'));
 }
 
-function readCredentials(header: string, form: Record<string, string>): { clientId: string; secret: string } {
+/**
+ * The client id and secret a request presents: client_secret_basic or client_secret_post, exactly
+ * one of them. Throws invalid_request for a malformed header, invalid_client for none or another scheme.
+ */
+export function readClientCredentials(header: string, form: Record<string, string>): { clientId: string; secret: string } {
   if (header) {
     if (form.client_secret !== undefined)
       throw new errors.InvalidRequest('client authentication must only be provided using one mechanism');

@@ -19,9 +19,13 @@ export async function readForm(ctx: Context, limitBytes: number): Promise<Record
     if (received > limitBytes) throw tooLarge();
     chunks.push(chunk);
   }
-  const params = new URLSearchParams(Buffer.concat(chunks, received).toString('utf8'));
+  return parseForm(Buffer.concat(chunks, received).toString('utf8'));
+}
+
+/** The parameters of a form-urlencoded body; a repeated one is invalid_request (RFC 6749 §3.2). */
+export function parseForm(text: string): Record<string, string> {
   const form: Record<string, string> = {};
-  for (const [key, value] of params) {
+  for (const [key, value] of new URLSearchParams(text)) {
     if (Object.hasOwn(form, key)) throw new errors.InvalidRequest(`'${key}' parameter must only be provided once`);
     form[key] = value;
   }

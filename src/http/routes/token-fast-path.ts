@@ -8,6 +8,8 @@ import type { Clock } from '../../lib/clock.ts';
 import { newTokenId } from '../../lib/ids.ts';
 import type { JwtSigner } from '../../oidc/jwt-signer.ts';
 import { OIDC_ROUTES } from '../../oidc/routes.ts';
+import { readClientCredentials } from '../client-authentication.ts';
+import { parseForm } from '../form-body.ts';
 
 /**
  * POST /oauth/token — the fast path for the request machines send most: a client credentials
@@ -46,7 +48,7 @@ export function tokenFastPath(deps: TokenFastPathDeps) {
     if (form.grant_type !== CLIENT_CREDENTIALS || form.client_assertion !== undefined || form.client_assertion_type !== undefined) {
       return null;
     }
-    const credentials = readCredentials(authorization, form);
+    const credentials = credentialsOrNull(authorization, form);
     if (!credentials) return null;
     const client = await applications.findClient(credentials.clientId);
     if (!client || !isMachineClient(client) || !applications.verifySecret(client, credentials.secret)) return null;
@@ -90,7 +92,7 @@ export function tokenFastPath(deps: TokenFastPathDeps) {
       return next();
     }
     const raw = await readBody(ctx.req, length);
-    const form = parseForm(raw);
+    const form = formOrNull(raw);
     const response = form ? await issue(ctx.get('authorization'), form) : null;
     if (!response) {
       replayBody(ctx.req, raw);
@@ -132,35 +134,24 @@ function requestedScopes(requested: string | undefined, granted: string[]): stri
   return [...new Set(scopes)];
 }
 
-/** client_secret_basic (RFC 6749 §2.3.1, form-encoded id and secret) or client_secret_post. */
-function readCredentials(authorization: string, form: Record<string, string>): { clientId: string; secret: string } | null {
-  if (!authorization) {
-    return form.client_id && form.client_secret ? { clientId: form.client_id, secret: form.client_secret } : null;
-  }
-  if (form.client_secret !== undefined || !authorization.startsWith('Basic ')) return null;
-  const decoded = Buffer.from(authorization.slice(6), 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 1) return null;
+/** The presented credentials (client-authentication.ts), or null when oidc-provider must judge them. */
+function credentialsOrNull(authorization: string, form: Record<string, string>): { clientId: string; secret: string } | null {
   try {
-    const clientId = decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, '%20'));
-    const secret = decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, '%20'));
-    if (!secret || (form.client_id !== undefined && form.client_id !== clientId)) return null;
-    return { clientId, secret };
+    return readClientCredentials(authorization, form);
   } catch {
     return null;
   }
 }
 
-/** The form's parameters, or null when one repeats (RFC 6749 §3.2) or the body is not UTF-8. */
-function parseForm(raw: Buffer): Record<string, string> | null {
+/** The form's parameters (form-body.ts), or null when one repeats or the body is not UTF-8. */
+function formOrNull(raw: Buffer): Record<string, string> | null {
   const text = raw.toString('utf8');
   if (text.includes('\uFFFD')) return null;
-  const form: Record<string, string> = {};
-  for (const [key, value] of new URLSearchParams(text)) {
-    if (Object.hasOwn(form, key)) return null;
-    form[key] = value;
+  try {
+    return parseForm(text);
+  } catch {
+    return null;
   }
-  return form;
 }
 
 async function readBody(req: IncomingMessage, length: number): Promise<Buffer> {
