@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // Three projects: pure unit tests once, and every database-backed suite twice, on the embedded
 // database (PGlite) and on a throwaway PostgreSQL cluster started by the global setup.
-const databaseSuites = ['test/{db,domain,http,oidc,cli,process}/**/*.test.ts'];
+const databaseSuites = ['test/{db,domain,http,oidc,cli,process,security}/**/*.test.ts'];
 
 export default defineConfig({
   test: {

@@ -22,6 +22,8 @@ import { createServices, type Services } from './services.ts';
 export interface RunningServer {
   url: string;
   services: Services;
+  /** the open database (tests read and break it on purpose) */
+  db: Database;
   /** Graceful stop: refuse new connections, let in-flight requests finish, close the database. */
   close(): Promise<void>;
 }
@@ -159,6 +161,7 @@ export async function startServer(config: Config, log: Logger, clock: Clock = sy
     return {
       url: `http://${address.family === 'IPv6' ? `[${address.address === '::' ? '::1' : address.address}]` : address.address === '0.0.0.0' ? '127.0.0.1' : address.address}:${address.port}`,
       services,
+      db,
       close() {
         closing ??= (async () => {
           shuttingDown = true;

@@ -38,6 +38,8 @@ export interface TestServer {
   url: string;
   services: Services;
   db: TestDatabase;
+  /** one statement on the server's own connection (PGlite has no other) */
+  sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   logs: LogCapture;
   env: Record<string, string>;
   close(): Promise<void>;
@@ -79,6 +81,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   return {
     url: env.ISSUER as string,
     services: server.services,
+    sql: (text, params = []) => server.db.sql(text, params),
     db,
     logs,
     env,
