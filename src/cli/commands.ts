@@ -1,7 +1,7 @@
 import type { ApiResource } from '../domain/api-resources/api-resource.schema.ts';
 import type { Application } from '../domain/applications/application.schema.ts';
 import type { ApplicationWithSecret } from '../domain/applications/application.service.ts';
-import type { SigningKeyInfo } from '../domain/signing-keys/signing-key.schema.ts';
+import type { KeyRevocation, SigningKeyInfo } from '../domain/signing-keys/signing-key.schema.ts';
 import type { OperationName } from '../runtime/operations.ts';
 import { apiToWire, applicationToWire, iso, keyToWire } from './wire.ts';
 
@@ -19,6 +19,8 @@ export interface CommandSpec {
   name: string;
   summary: string;
   options: Record<string, OptionSpec>;
+  /** the one positional argument it takes, as another way to give this flag (`keys revoke KID`) */
+  positional?: string;
   operation: OperationName;
   /** flags → operation input; throws UsageError for flag-level mistakes */
   toInput(values: Record<string, string | boolean | string[] | undefined>): unknown;
@@ -247,8 +249,17 @@ export const COMMANDS: CommandSpec[] = [
       if (asJson) return json(keys.map(keyToWire));
       const at = (d: Date | string | null) => iso(d) ?? '-';
       return table([
-        ['KID', 'ALG', 'STATE', 'CREATED', 'SIGNS_FROM', 'SIGNS_UNTIL', 'RETIRE_AFTER'],
-        ...keys.map((k) => [k.kid, k.alg, k.state, at(k.createdAt), at(k.signsFrom ?? k.createdAt), at(k.rotatedAt), at(k.retireAfter)]),
+        ['KID', 'ALG', 'STATE', 'CREATED', 'SIGNS_FROM', 'SIGNS_UNTIL', 'RETIRE_AFTER', 'REVOKED'],
+        ...keys.map((k) => [
+          k.kid,
+          k.alg,
+          k.state,
+          at(k.createdAt),
+          at(k.signsFrom ?? k.createdAt),
+          at(k.rotatedAt),
+          at(k.retireAfter),
+          at(k.revokedAt),
+        ]),
       ]);
     },
   },
@@ -280,6 +291,35 @@ export const COMMANDS: CommandSpec[] = [
         'Signing until then with:',
         ...active.map(line),
       ].join('\n');
+    },
+  },
+  {
+    group: 'keys',
+    name: 'revoke',
+    summary:
+      'pull a signing key (compromised): it leaves the JWKS at once and its tokens introspect inactive; a new key signs in its place',
+    operation: 'keys.revoke',
+    positional: 'kid',
+    options: {
+      kid: {
+        type: 'string',
+        value: 'KID',
+        description: "the key to revoke (its `kid`, as 'keys list' shows it); or give it as the argument",
+      },
+      json: JSON_FLAG,
+    },
+    toInput: (v) => {
+      if (typeof v.kid !== 'string' || v.kid === '') throw new UsageError("a KID is required: 'gatehouse keys revoke KID'");
+      return { kid: v.kid };
+    },
+    print: (result, asJson) => {
+      const { key, changed, replacements } = result as KeyRevocation;
+      if (asJson) return json({ revoked: keyToWire(key), changed, replacements: replacements.map(keyToWire) });
+      if (!changed) return `Signing key ${key.kid} (${key.alg}) was already revoked at ${iso(key.revokedAt)}; nothing changed.`;
+      const lines = [`Revoked signing key ${key.kid} (${key.alg}): it is out of the JWKS and its tokens introspect inactive.`];
+      for (const k of replacements) lines.push(`Now signing ${k.alg} with ${k.kid}.`);
+      lines.push('APIs that verify tokens themselves reject it once they refetch the JWKS.');
+      return lines.join('\n');
     },
   },
 ];

@@ -37,7 +37,7 @@ export function commandHelp(command: CommandSpec): string {
     return `  ${left.padEnd(24)}  ${spec.description}${notes ? ` (${notes})` : ''}`;
   });
   return [
-    `Usage: gatehouse ${command.group} ${command.name} [options]`,
+    `Usage: gatehouse ${command.group} ${command.name} [options]${command.positional ? ` [${command.options[command.positional]?.value}]` : ''}`,
     '',
     `${command.summary[0]?.toUpperCase()}${command.summary.slice(1)}.`,
     '',

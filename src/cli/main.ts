@@ -91,14 +91,16 @@ async function runCommand(
     Object.entries(command.options).map(([flag, spec]) => [flag, { type: spec.type, ...(spec.multiple ? { multiple: true } : {}) }]),
   );
   let values: Record<string, string | boolean | string[] | undefined>;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args,
       options: { ...options, help: { type: 'boolean', short: 'h' } },
       strict: true,
-      allowPositionals: false,
+      allowPositionals: command.positional !== undefined,
     }) as {
       values: Record<string, string | boolean | string[] | undefined>;
+      positionals: string[];
     });
   } catch (err) {
     // parseArgs explains on later lines how to pass a value that starts with a dash: keep that line.
@@ -110,6 +112,15 @@ async function runCommand(
   if (values.help) {
     out(commandHelp(command));
     return 0;
+  }
+  if (command.positional && positionals.length > 0) {
+    const flag = command.positional;
+    if (positionals.length > 1 || values[flag] !== undefined)
+      return fail(
+        `give one ${command.options[flag]?.value ?? flag}, as the argument or as --${flag}: got ${[...(values[flag] === undefined ? [] : [values[flag]]), ...positionals].map((p) => `'${p}'`).join(', ')}.`,
+        2,
+      );
+    values[flag] = positionals[0];
   }
   for (const [flag, spec] of Object.entries(command.options)) {
     if (spec.required && (values[flag] === undefined || values[flag] === ''))

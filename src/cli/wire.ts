@@ -44,5 +44,6 @@ export function keyToWire(key: SigningKeyInfo) {
     signs_from: iso(key.signsFrom ?? key.createdAt),
     rotated_at: iso(key.rotatedAt),
     retire_after: iso(key.retireAfter),
+    revoked_at: iso(key.revokedAt),
   };
 }

@@ -37,6 +37,10 @@ export const OPERATIONS = {
     input: z.object({ now: z.boolean().default(false) }),
     run: (s, input, actor) => s.signingKeys.rotate(actor, { immediately: input.now }),
   }),
+  'keys.revoke': op({
+    input: z.object({ kid: z.string().min(1) }),
+    run: (s, input, actor) => s.signingKeys.revoke(input.kid, actor),
+  }),
 } as const;
 
 export type OperationName = keyof typeof OPERATIONS;

@@ -1,6 +1,7 @@
 import { defineErrors } from '../../lib/app-error.ts';
 
 export const signingKeyError = defineErrors('signing_key', {
+  not_found: { status: 404, message: 'no signing key has this kid' },
   undecryptable: {
     status: 500,
     message:

@@ -6,10 +6,11 @@ export const SIGNING_ALGS: readonly SigningAlg[] = ['ES256', 'RS256'];
 
 /**
  * pending: published, signs from `signsFrom`; active: signs; retiring: no longer signs, published
- * until `retireAfter`; retired: neither. Derived from the stored dates and the clock, so every
- * instance agrees without anyone writing the change down.
+ * until `retireAfter`; retired: neither; revoked: pulled by an operator (`keys revoke`), neither
+ * signs nor is published, whatever its dates said. Derived from the stored dates and the clock, so
+ * every instance agrees without anyone writing the change down.
  */
-export type KeyState = 'pending' | 'active' | 'retiring' | 'retired';
+export type KeyState = 'pending' | 'active' | 'retiring' | 'retired' | 'revoked';
 
 /** A signing key as operators see it: never the private part. */
 export interface SigningKeyInfo {
@@ -20,6 +21,16 @@ export interface SigningKeyInfo {
   signsFrom: Date | null;
   rotatedAt: Date | null;
   retireAfter: Date | null;
+  revokedAt: Date | null;
+}
+
+/** What `revoke` did. */
+export interface KeyRevocation {
+  key: SigningKeyInfo;
+  /** false when the key was already revoked: nothing changed */
+  changed: boolean;
+  /** keys created to sign in its place, at once (it was signing, or about to) */
+  replacements: SigningKeyInfo[];
 }
 
 /** Keys in use right now: what signs (active) and what is published (pending + active + retiring). */

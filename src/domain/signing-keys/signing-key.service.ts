@@ -1,11 +1,12 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { PrismaClient, Tx } from '../../db/database.ts';
+import { assertThat } from '../../lib/assert-that.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { decrypt, encrypt } from '../../lib/secrets.ts';
 import type { SigningAlg } from '../api-resources/api-resource.schema.ts';
 import type { AuditStore } from '../audit/audit.store.ts';
 import { signingKeyError } from './signing-key.errors.ts';
-import { type KeyRing, type KeyState, SIGNING_ALGS, type SigningKeyInfo } from './signing-key.schema.ts';
+import { type KeyRevocation, type KeyRing, type KeyState, SIGNING_ALGS, type SigningKeyInfo } from './signing-key.schema.ts';
 import type { SigningKeyStore, StoredKey } from './signing-key.store.ts';
 
 /** Margin added to the longest token lifetime before a rotated-out key leaves the JWKS (clock skew). */
@@ -39,6 +40,7 @@ async function generate(alg: SigningAlg) {
  * `rotatedAt`, and stays published until `retireAfter`.
  */
 export function keyStateAt(key: StoredKey, now: Date): KeyState {
+  if (key.revokedAt) return 'revoked';
   if (key.state === 'retired' || (key.retireAfter && key.retireAfter <= now)) return 'retired';
   const start = key.signsFrom ?? key.createdAt;
   const end = key.state === 'active' ? null : key.rotatedAt;
@@ -56,6 +58,7 @@ function toInfo(key: StoredKey, now: Date): SigningKeyInfo {
     signsFrom: key.signsFrom,
     rotatedAt: key.rotatedAt,
     retireAfter: key.retireAfter,
+    revokedAt: key.revokedAt,
   };
 }
 
@@ -75,6 +78,29 @@ export function createSigningKeyService(deps: SigningKeyServiceDeps) {
       privateJwkEncrypted: encrypt(encryptionKey, JSON.stringify(key.privateJwk), key.kid),
     });
     return key.kid;
+  }
+
+  /**
+   * Inside a locked transaction: a new key for each of `algs`, signing from `signsFrom` (null: at
+   * once); every other key of those algorithms that signs, or would after the switch (active and
+   * pending keys, keys a previous rotation has yet to stop), stops then and retires later.
+   */
+  async function rotateIn(
+    tx: Tx,
+    algs: readonly SigningAlg[],
+    { now, signsFrom, lifetime, except }: { now: Date; signsFrom: Date | null; lifetime: number; except?: string },
+  ) {
+    const switchAt = signsFrom ?? now;
+    const previous = (await store.findMany(tx))
+      .filter((k) => k.kid !== except && algs.includes(k.alg as SigningAlg))
+      .filter((k) => k.state === 'active' || (k.state === 'retiring' && k.rotatedAt && k.rotatedAt > switchAt))
+      .map((k) => k.kid);
+    const created: string[] = [];
+    for (const alg of algs) created.push(await insertNew(tx, alg, signsFrom));
+    const retireAfter = new Date(switchAt.getTime() + (lifetime + RETIRE_MARGIN_SECONDS) * 1000);
+    await store.markRetiring(tx, previous, switchAt, retireAfter);
+    await store.markRetired(tx, now);
+    return { created, previous, switchAt, retireAfter };
   }
 
   return {
@@ -105,9 +131,10 @@ export function createSigningKeyService(deps: SigningKeyServiceDeps) {
 
     /**
      * Adds a new key per algorithm. It is published at once and signs from `activationDelaySeconds`
-     * later, when the keys signing now stop (`immediately`: at once, for a compromised key, at the
-     * price of APIs that cached the JWKS refetching it). Keys that stop signing stay in the JWKS
-     * until every token they signed has expired (longest token lifetime plus a margin).
+     * later, when the keys signing now stop (`immediately`: at once, at the price of APIs that
+     * cached the JWKS refetching it). Keys that stop signing stay in the JWKS until every token they
+     * signed has expired (longest token lifetime plus a margin): the gentle path. A key that must
+     * stop verifying at once is `revoke`d.
      */
     async rotate(actor: string, { immediately = false }: { immediately?: boolean } = {}): Promise<SigningKeyInfo[]> {
       const lifetime = await longestTokenLifetime();
@@ -116,17 +143,7 @@ export function createSigningKeyService(deps: SigningKeyServiceDeps) {
           await store.lock(tx);
           const now = clock.now();
           const signsFrom = immediately || activationDelaySeconds === 0 ? null : new Date(now.getTime() + activationDelaySeconds * 1000);
-          const switchAt = signsFrom ?? now;
-          // Everything that signs or would sign after the switch: active and pending keys, and keys
-          // a previous rotation has yet to stop.
-          const previous = (await store.findMany(tx))
-            .filter((k) => k.state === 'active' || (k.state === 'retiring' && k.rotatedAt && k.rotatedAt > switchAt))
-            .map((k) => k.kid);
-          const created: string[] = [];
-          for (const alg of SIGNING_ALGS) created.push(await insertNew(tx, alg, signsFrom));
-          const retireAfter = new Date(switchAt.getTime() + (lifetime + RETIRE_MARGIN_SECONDS) * 1000);
-          await store.markRetiring(tx, previous, switchAt, retireAfter);
-          await store.markRetired(tx, now);
+          const { created, previous, switchAt, retireAfter } = await rotateIn(tx, SIGNING_ALGS, { now, signsFrom, lifetime });
           await audit.insert(tx, {
             actor,
             action: 'signing_key.rotated',
@@ -138,6 +155,48 @@ export function createSigningKeyService(deps: SigningKeyServiceDeps) {
         { timeout: 30_000 },
       );
       return this.list();
+    },
+
+    /**
+     * Pulls a key (compromised, or suspected to be): it leaves the JWKS on every instance at once
+     * (the 'keys' change makes each reload its key ring), so every token it signed stops verifying
+     * and introspects inactive. If it signs, or was about to, a new key of its algorithm signs in
+     * its place at once: an algorithm is never left without a signing key.
+     *
+     * @remarks Revoking a revoked key changes nothing (`changed: false`), so a runbook may repeat it.
+     * APIs that verify JWTs themselves keep accepting the key until they refetch the JWKS.
+     */
+    async revoke(kid: string, actor: string): Promise<KeyRevocation> {
+      const lifetime = await longestTokenLifetime();
+      const { changed, created } = await prisma.$transaction(
+        async (tx) => {
+          await store.lock(tx);
+          const key = await store.findByKid(tx, kid);
+          assertThat(key, () => signingKeyError('not_found', { kid }));
+          if (key.revokedAt) return { changed: false, created: [] };
+          const now = clock.now();
+          const state = keyStateAt(key, now);
+          const alg = key.alg as SigningAlg;
+          const replaced =
+            state === 'active' || state === 'pending'
+              ? await rotateIn(tx, [alg], { now, signsFrom: null, lifetime, except: kid })
+              : { created: [], previous: [] };
+          await store.markRevoked(tx, kid, now);
+          await audit.insert(tx, {
+            actor,
+            action: 'signing_key.revoked',
+            targetType: 'signing_key',
+            targetId: kid,
+            details: { alg, state, replacements: replaced.created, retiring: replaced.previous },
+          });
+          await store.publishChange(tx);
+          return { changed: true, created: replaced.created };
+        },
+        { timeout: 30_000 },
+      );
+      const keys = await this.list();
+      const info = (k: string) => keys.find((key) => key.kid === k) as SigningKeyInfo;
+      return { key: info(kid), changed, replacements: created.map(info) };
     },
 
     async list(): Promise<SigningKeyInfo[]> {
