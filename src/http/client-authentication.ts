@@ -16,7 +16,8 @@ export async function authenticateClient(
 ): Promise<ClientRecord> {
   const credentials = readClientCredentials(ctx.get('authorization'), form);
   const record = await applications.findClient(credentials.clientId);
-  if (!record || !applications.verifySecret(record, credentials.secret)) {
+  // verifySecret does the same work for an unknown id (a dummy digest), so timing reveals no ids.
+  if (!applications.verifySecret(record, credentials.secret) || !record) {
     throw new errors.InvalidClientAuth();
   }
   return record;

@@ -19,7 +19,12 @@ export function createAdapterClass(deps: {
   class ClientAdapter implements Adapter {
     async find(id: string): Promise<AdapterPayload | undefined> {
       const record = await applications.findClient(id);
-      if (!record?.isActive) return undefined;
+      if (!record?.isActive) {
+        // oidc-provider compares the secret of a client it found (compareClientSecret); for one it
+        // did not, spend the same digest so the answer's timing does not tell which ids exist.
+        applications.spendDummyCheck();
+        return undefined;
+      }
       return toClientMetadata(record, enabledGrantTypes) as AdapterPayload;
     }
     async upsert(): Promise<void> {

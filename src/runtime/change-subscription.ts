@@ -36,7 +36,7 @@ export function subscribeToChanges(db: Database, services: Services, reloadKeys:
   const onReset = () => {
     log.info('change listener reconnected; reloading cached state');
     services.apis.invalidate();
-    services.applications.invalidate();
+    services.applications.reset();
     services.artifacts.clear();
     reloadKeys().catch((err) => log.error({ err }, 'reloading signing keys failed'));
     services.revocations.reload().catch((err) => log.error({ err }, 'reloading revocations failed'));

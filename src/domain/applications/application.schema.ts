@@ -24,6 +24,8 @@ export const ApiGrant = z.object({
   identifier: ResourceIdentifier,
   /** the API's scopes this application may request; all of them if omitted */
   scopes: z.array(ScopeToken).optional(),
+  /** RFC 7662 §4: may introspect tokens issued for this API (by any client) */
+  introspect: z.boolean().optional(),
 });
 export type ApiGrant = z.infer<typeof ApiGrant>;
 
@@ -40,7 +42,19 @@ export type CreateApplication = z.input<typeof CreateApplication>;
 export interface GrantedApi {
   identifier: string;
   scopes: string[];
+  /** may introspect tokens whose audience is this API, whichever client they were issued to */
+  introspect: boolean;
 }
+
+export const UpdateApplication = z.object({
+  clientId: z.string().min(1),
+  name: z.string().trim().min(1).max(200).optional(),
+  /** replaces every API grant when given */
+  apis: z.array(ApiGrant).max(100).optional(),
+  /** sets the introspect right on every granted API (after `apis`, when both are given) */
+  introspect: z.boolean().optional(),
+});
+export type UpdateApplication = z.input<typeof UpdateApplication>;
 
 /** An application as shown to operators: never carries its secret or the secret's digest. */
 export interface Application {

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import type { PrismaClient } from '../../db/database.ts';
+import type { PrismaClient, Tx } from '../../db/database.ts';
 import { isUniqueViolation } from '../../db/prisma-errors.ts';
 import { assertThat } from '../../lib/assert-that.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -9,8 +9,15 @@ import type { ApiResourceStore } from '../api-resources/api-resource.store.ts';
 import type { AuditStore } from '../audit/audit.store.ts';
 import { createApplicationCache } from './application.cache.ts';
 import { applicationError } from './application.errors.ts';
-import { type Application, type ClientRecord, CreateApplication, type GrantType } from './application.schema.ts';
-import type { ApplicationStore } from './application.store.ts';
+import {
+  type ApiGrant,
+  type Application,
+  type ClientRecord,
+  CreateApplication,
+  type GrantType,
+  UpdateApplication,
+} from './application.schema.ts';
+import type { ApplicationStore, GrantRow } from './application.store.ts';
 
 /** Generated client secrets start with this, so secret scanners can recognise a leaked one. */
 export const CLIENT_SECRET_PREFIX = 'ghcs_';
@@ -38,25 +45,45 @@ function withoutDigest(record: ClientRecord): Application {
 
 /** OAuth clients ("applications"): registration, secrets, and the lookups client authentication needs. */
 export function createApplicationService({ prisma, store, apiStore, audit, clock, digestKey }: ApplicationServiceDeps) {
-  const cache = createApplicationCache((clientId) => store.findByClientId(clientId));
+  const cache = createApplicationCache({
+    load: (clientId) => store.findByClientId(clientId),
+    loadIds: () => store.findAllClientIds(),
+  });
 
   /**
-   * Secrets that verified, by the digest they matched. Every token request authenticates its
-   * client, and the keyed digest is the one piece of cryptography on that path besides the
-   * signature; a client presenting the same secret again is checked against the remembered value
-   * (constant time) instead. Keyed by digest, so a rotated secret can never match a remembered one.
-   * Bounded: emptied when it holds as many entries as there could be live clients to remember.
+   * The keyed digest of the presented secret (≈2 µs), compared in constant time. No plain secret is
+   * kept in memory to skip it.
    */
-  const verified = new Map<string, string>();
-  const VERIFIED_LIMIT = 10_000;
   function secretMatches(digest: string, presented: string): boolean {
     if (typeof presented !== 'string' || presented === '') return false;
-    const known = verified.get(digest);
-    if (known !== undefined) return equalDigests(known, presented);
-    if (!equalDigests(digestSecret(digestKey, presented), digest)) return false;
-    if (verified.size >= VERIFIED_LIMIT) verified.clear();
-    verified.set(digest, presented);
-    return true;
+    return equalDigests(digestSecret(digestKey, presented), digest);
+  }
+
+  // An unknown client_id costs the same digest and comparison as a known one with a wrong secret,
+  // so the time of an answer does not tell which ids exist. The digest of a random secret nobody
+  // holds, in the shape of a real one.
+  const dummyDigest = digestSecret(digestKey, newSecret(CLIENT_SECRET_PREFIX));
+  const dummySecret = newSecret(CLIENT_SECRET_PREFIX);
+
+  async function resolveGrants(tx: Tx, grants: ApiGrant[]): Promise<GrantRow[]> {
+    const identifiers = grants.map((a) => a.identifier);
+    assertThat(new Set(identifiers).size === identifiers.length, () => applicationError('duplicate_api'));
+    const rows: GrantRow[] = [];
+    for (const grant of grants) {
+      const api = await apiStore.findByIdentifier(grant.identifier, tx);
+      assertThat(api, () => applicationError('unknown_api', { identifier: grant.identifier }));
+      const scopes = grant.scopes ? [...new Set(grant.scopes)] : api.scopes;
+      const unknown = scopes.find((s) => !api.scopes.includes(s));
+      assertThat(unknown === undefined, () =>
+        applicationError(
+          'unknown_scope',
+          { identifier: api.identifier, scope: unknown },
+          `the API ${api.identifier} does not define the scope "${unknown}"`,
+        ),
+      );
+      rows.push({ apiResourceId: api.id, scopes, canIntrospect: grant.introspect ?? false });
+    }
+    return rows;
   }
 
   function mintSecret() {
@@ -84,21 +111,7 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
       const minted = data.clientType === 'confidential' ? mintSecret() : null;
       try {
         const record = await prisma.$transaction(async (tx) => {
-          const apis = [];
-          for (const grant of data.apis) {
-            const api = await apiStore.findByIdentifier(grant.identifier, tx);
-            assertThat(api, () => applicationError('unknown_api', { identifier: grant.identifier }));
-            const scopes = grant.scopes ? [...new Set(grant.scopes)] : api.scopes;
-            const unknown = scopes.find((s) => !api.scopes.includes(s));
-            assertThat(unknown === undefined, () =>
-              applicationError(
-                'unknown_scope',
-                { identifier: api.identifier, scope: unknown },
-                `the API ${api.identifier} does not define the scope "${unknown}"`,
-              ),
-            );
-            apis.push({ apiResourceId: api.id, scopes });
-          }
+          const apis = await resolveGrants(tx, data.apis);
           const created = await store.insert(tx, {
             id: newId('app'),
             clientId: newClientId(),
@@ -120,6 +133,7 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
           });
           return created;
         });
+        cache.invalidate(record.clientId);
         return { application: withoutDigest(record), clientSecret: minted?.secret ?? null };
       } catch (err) {
         if (isUniqueViolation(err)) throw applicationError('name_taken', { name: data.name });
@@ -158,6 +172,40 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
       return { application: withoutDigest(record), clientSecret: minted.secret };
     },
 
+    /** Renames an application, replaces its API grants, or sets its introspect right (RFC 7662 §4). */
+    async update(input: UpdateApplication, actor: string): Promise<Application> {
+      const data = UpdateApplication.parse(input);
+      try {
+        const record = await prisma.$transaction(async (tx) => {
+          const found = await store.findByClientId(data.clientId, tx);
+          assertThat(found, () => applicationError('not_found', { clientId: data.clientId }));
+          let apis: GrantRow[] | undefined;
+          if (data.apis) apis = await resolveGrants(tx, data.apis);
+          if (data.introspect !== undefined) {
+            apis ??= await resolveGrants(
+              tx,
+              found.apis.map(({ identifier, scopes }) => ({ identifier, scopes })),
+            );
+            for (const grant of apis) grant.canIntrospect = data.introspect;
+          }
+          const updated = await store.update(tx, found.id, { name: data.name, apis });
+          await audit.insert(tx, {
+            actor,
+            action: 'application.updated',
+            targetType: 'application',
+            targetId: found.id,
+            details: { clientId: found.clientId, name: updated.name, apis: updated.apis },
+          });
+          return updated;
+        });
+        cache.invalidate(data.clientId);
+        return withoutDigest(record);
+      } catch (err) {
+        if (isUniqueViolation(err)) throw applicationError('name_taken', { name: data.name });
+        throw err;
+      }
+    },
+
     async remove(clientId: string, actor: string): Promise<void> {
       await prisma.$transaction(async (tx) => {
         const found = await store.findByClientId(clientId, tx);
@@ -177,10 +225,19 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
     /** Cached lookup for client authentication and token issuance (hot path: no query on a hit). */
     findClient: (clientId: string): Promise<ClientRecord | null> => cache.get(clientId),
 
-    /** Constant-time check of a presented secret against the stored digest. */
-    verifySecret(record: ClientRecord, presented: string): boolean {
-      if (!record.clientSecretDigest || !record.isActive) return false;
-      return secretMatches(record.clientSecretDigest, presented);
+    /**
+     * Constant-time check of a presented secret against the stored digest. Without a usable record
+     * (unknown id, public or inactive client) the same work is done against a dummy digest.
+     */
+    verifySecret(record: ClientRecord | null | undefined, presented: string): boolean {
+      const usable = !!record?.clientSecretDigest && record.isActive;
+      const matches = secretMatches(usable ? (record.clientSecretDigest as string) : dummyDigest, presented || dummySecret);
+      return usable && matches;
+    },
+
+    /** The work of a failed secret check, for a path that found no client to check against. */
+    spendDummyCheck(): void {
+      secretMatches(dummyDigest, dummySecret);
     },
 
     /** Whether `presented` is the secret whose keyed digest is `digest` (oidc-provider's check, too). */
@@ -188,6 +245,9 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
 
     /** Drops cached applications (one, or all) after a change notification. */
     invalidate: (clientId?: string): void => cache.invalidate(clientId),
+
+    /** Forgets everything, the index of client ids included (after a listener reset). */
+    reset: (): void => cache.reset(),
   };
 }
 

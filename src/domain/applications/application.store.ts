@@ -17,7 +17,7 @@ function toRecord(row: Row): ClientRecord {
     skipAuthorization: row.skipAuthorization,
     isActive: row.isActive,
     apis: row.apiGrants
-      .map((g) => ({ identifier: g.apiResource.identifier, scopes: g.scopes }))
+      .map((g) => ({ identifier: g.apiResource.identifier, scopes: g.scopes, introspect: g.canIntrospect }))
       .sort((a, b) => a.identifier.localeCompare(b.identifier)),
     secretHint: row.secretHint,
     secretRotatedAt: row.secretRotatedAt,
@@ -37,7 +37,13 @@ export interface NewApplicationRow {
   skipAuthorization: boolean;
   clientSecretDigest: string | null;
   secretHint: string | null;
-  apis: { apiResourceId: string; scopes: string[] }[];
+  apis: GrantRow[];
+}
+
+export interface GrantRow {
+  apiResourceId: string;
+  scopes: string[];
+  canIntrospect: boolean;
 }
 
 export function createApplicationStore(prisma: PrismaClient) {
@@ -45,6 +51,11 @@ export function createApplicationStore(prisma: PrismaClient) {
     async findByClientId(clientId: string, tx: Tx | PrismaClient = prisma): Promise<ClientRecord | null> {
       const row = await tx.application.findUnique({ where: { clientId }, include: withApis });
       return row ? toRecord(row) : null;
+    },
+    /** Every client_id, for the index that answers unknown ids without a query. */
+    async findAllClientIds(): Promise<string[]> {
+      const rows = await prisma.application.findMany({ select: { clientId: true } });
+      return rows.map((r) => r.clientId);
     },
     async findMany(): Promise<ClientRecord[]> {
       const rows = await prisma.application.findMany({ include: withApis, orderBy: { createdAt: 'asc' } });
@@ -66,6 +77,20 @@ export function createApplicationStore(prisma: PrismaClient) {
         include: withApis,
       });
       await publishChange(tx, { kind: 'application', clientId });
+      return toRecord(row);
+    },
+    /** Changes the name and, when `apis` is given, replaces the API grants. */
+    async update(tx: Tx, id: string, changes: { name?: string; apis?: GrantRow[] }): Promise<ClientRecord> {
+      if (changes.apis) await tx.applicationApiGrant.deleteMany({ where: { applicationId: id } });
+      const row = await tx.application.update({
+        where: { id },
+        data: {
+          ...(changes.name !== undefined ? { name: changes.name } : {}),
+          ...(changes.apis ? { apiGrants: { create: changes.apis } } : {}),
+        },
+        include: withApis,
+      });
+      await publishChange(tx, { kind: 'application', clientId: row.clientId });
       return toRecord(row);
     },
     async delete(tx: Tx, clientId: string): Promise<void> {
