@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import { errors } from 'oidc-provider';
 import type { ClientRecord } from '../domain/applications/application.schema.ts';
 import type { ApplicationService } from '../domain/applications/application.service.ts';
+import { hasControlCharacters } from '../lib/control-characters.ts';
 
 /**
  * Client authentication for the endpoints Gatehouse serves itself (introspection, revocation):
@@ -61,8 +62,14 @@ export function readClientCredentials(header: string, form: Record<string, strin
     }
     if (form.client_id !== undefined && form.client_id !== clientId) throw new errors.InvalidRequest('client_id mismatch');
     if (!secret) throw new errors.InvalidClientAuth();
-    return { clientId, secret };
+    return checked({ clientId, secret });
   }
-  if (form.client_id && form.client_secret) return { clientId: form.client_id, secret: form.client_secret };
+  if (form.client_id && form.client_secret) return checked({ clientId: form.client_id, secret: form.client_secret });
   throw new errors.InvalidClientAuth();
+}
+
+/** Credentials with control characters name no client (lib/control-characters.ts): refused before any lookup. */
+function checked(credentials: { clientId: string; secret: string }): { clientId: string; secret: string } {
+  if (hasControlCharacters(credentials.clientId) || hasControlCharacters(credentials.secret)) throw new errors.InvalidClientAuth();
+  return credentials;
 }

@@ -27,6 +27,29 @@ export const REDACT_PATHS = [
   'token',
 ];
 
+/** Fields of database errors that carry SQL or query parameters (a presented token, say). */
+const QUERY_FIELDS = new Set(['params', 'parameters', 'query', 'sql', 'text', 'values', 'meta', 'internalQuery', 'where']);
+
+/**
+ * pino's error serializer, minus anything that carries a query or its parameters, through the
+ * whole `cause` chain: a failing PGlite query logged `err.params`, a presented token among them.
+ */
+export function serializeError(err: unknown): unknown {
+  const serialized = pino.stdSerializers.err(err as Error) as unknown;
+  const scrub = (value: unknown, depth: number): unknown => {
+    if (!value || typeof value !== 'object' || depth > 8) return value;
+    const out: Record<string, unknown> = {};
+    for (const [key, field] of Object.entries(value as Record<string, unknown>)) {
+      if (QUERY_FIELDS.has(key)) out[key] = '[redacted]';
+      else out[key] = key === 'cause' || key === 'aggregateErrors' ? scrubAny(field, depth + 1) : field;
+    }
+    return out;
+  };
+  const scrubAny = (value: unknown, depth: number): unknown =>
+    Array.isArray(value) ? value.map((v) => scrub(v, depth)) : scrub(value, depth);
+  return scrub(serialized, 0);
+}
+
 /**
  * pino's ISO timestamp, formatted once per millisecond rather than once per line: a busy server
  * logs several lines a millisecond, and `toISOString` was a visible share of each request.
@@ -55,6 +78,7 @@ export function createLogger(options: { level: string; destination?: pino.Destin
       name: options.name ?? 'gatehouse',
       base: { pid: process.pid },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: { err: serializeError },
       timestamp: isoTimeEachMillisecond,
       formatters: { level: (label) => ({ level: label }) },
     },

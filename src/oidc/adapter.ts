@@ -2,6 +2,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { ApplicationService } from '../domain/applications/application.service.ts';
 import type { OidcArtifactService } from '../domain/oidc-artifacts/oidc-artifact.service.ts';
 import type { ArtifactPayload } from '../domain/oidc-artifacts/oidc-artifact.store.ts';
+import { hasControlCharacters } from '../lib/control-characters.ts';
 import { toClientMetadata } from './client-metadata.ts';
 
 /**
@@ -18,7 +19,8 @@ export function createAdapterClass(deps: {
 
   class ClientAdapter implements Adapter {
     async find(id: string): Promise<AdapterPayload | undefined> {
-      const record = await applications.findClient(id);
+      // A control character names no client; PostgreSQL would refuse the query (NUL) anyway.
+      const record = hasControlCharacters(id) ? null : await applications.findClient(id);
       if (!record?.isActive) {
         // oidc-provider compares the secret of a client it found (compareClientSecret); for one it
         // did not, spend the same digest so the answer's timing does not tell which ids exist.
@@ -49,12 +51,15 @@ export function createAdapterClass(deps: {
       return artifacts.upsert(this.model, id, payload as ArtifactPayload, expiresIn);
     }
     async find(id: string): Promise<AdapterPayload | undefined> {
+      if (hasControlCharacters(id)) return undefined;
       return (await artifacts.find(this.model, id)) as AdapterPayload | undefined;
     }
     async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      if (hasControlCharacters(userCode)) return undefined;
       return (await artifacts.findByUserCode(this.model, userCode)) as AdapterPayload | undefined;
     }
     async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      if (hasControlCharacters(uid)) return undefined;
       return (await artifacts.findByUid(this.model, uid)) as AdapterPayload | undefined;
     }
     consume(id: string): Promise<void> {

@@ -88,6 +88,15 @@ export function buildProvider(deps: ProviderDeps, keyRing: KeyRing): Provider {
     return !!this.clientSecret && applications.secretMatches(this.clientSecret, actual);
   };
 
+  // Every URL oidc-provider publishes (discovery, and later interaction and device URLs) derives
+  // from ISSUER, never from the request: its per-request urlFor builds on ctx.href, which comes
+  // from Host / X-Forwarded-Host, so one poisoned request rendered discovery for everyone.
+  const issuerUrlFor = (name: string, opt?: Record<string, unknown>) =>
+    (provider as unknown as { urlFor(n: string, o?: unknown): string }).urlFor(name, opt);
+  (provider.OIDCContext.prototype as unknown as { urlFor: typeof issuerUrlFor }).urlFor = function urlFor(name, opt) {
+    return issuerUrlFor(name, opt);
+  };
+
   subscribeProviderEvents(provider, log);
   return provider;
 }

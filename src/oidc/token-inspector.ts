@@ -4,6 +4,7 @@ import type { OidcArtifactService } from '../domain/oidc-artifacts/oidc-artifact
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 import type { TokenRevocationService } from '../domain/token-revocations/token-revocation.service.ts';
 import type { Clock } from '../lib/clock.ts';
+import { hasControlCharacters } from '../lib/control-characters.ts';
 
 /**
  * Introspection (RFC 7662) and revocation (RFC 7009) for every token Gatehouse issues.
@@ -108,6 +109,8 @@ export function createTokenInspector({ issuer, revocations, artifacts, provider,
 
   /** Opaque tokens: one lookup finds which model holds the value, then oidc-provider loads it (cached). */
   async function findOpaque(value: string, hint: string | undefined): Promise<OpaqueToken | undefined> {
+    // Our tokens never hold control characters; PostgreSQL would refuse a NUL in the lookup.
+    if (hasControlCharacters(value)) return undefined;
     const p = provider() as unknown as Record<OpaqueModel, { find(v: string): Promise<OpaqueToken | undefined> }>;
     const model = (await artifacts.locate(value, hint === 'refresh_token' ? REFRESH_FIRST : ACCESS_FIRST)) as OpaqueModel | null;
     return model ? p[model].find(value) : undefined;
