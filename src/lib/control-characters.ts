@@ -3,8 +3,10 @@
  * and PostgreSQL refuses U+0000 in text outright (a query carrying it fails), so a value with one
  * is rejected before it reaches any query.
  */
-const CONTROL = /[\u0000-\u001f\u007f]/;
-
 export function hasControlCharacters(value: string): boolean {
-  return CONTROL.test(value);
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
 }
