@@ -1,5 +1,7 @@
 import { createLocalJWKSet, decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import type Provider from 'oidc-provider';
+import type { ApiResourceService } from '../domain/api-resources/api-resource.service.ts';
+import type { ApplicationService } from '../domain/applications/application.service.ts';
 import type { OidcArtifactService } from '../domain/oidc-artifacts/oidc-artifact.service.ts';
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 import type { TokenRevocationService } from '../domain/token-revocations/token-revocation.service.ts';
@@ -51,6 +53,8 @@ export function looksLikeJwt(value: string): boolean {
 
 export interface TokenInspectorDeps {
   issuer: string;
+  applications: Pick<ApplicationService, 'findClient'>;
+  apis: Pick<ApiResourceService, 'resolve'>;
   revocations: TokenRevocationService;
   artifacts: OidcArtifactService;
   provider: () => Provider;
@@ -67,7 +71,24 @@ const REFRESH_FIRST: OpaqueModel[] = ['RefreshToken', 'AccessToken', 'ClientCred
 /** How many verified JWTs to remember (per key ring); the map is emptied when it is full. */
 const VERIFIED_LIMIT = 10_000;
 
-export function createTokenInspector({ issuer, revocations, artifacts, provider, keyRing, clock }: TokenInspectorDeps) {
+export function createTokenInspector({ issuer, applications, apis, revocations, artifacts, provider, keyRing, clock }: TokenInspectorDeps) {
+  /**
+   * A token is only as alive as the client it was issued to and the API it is for: deleting or
+   * deactivating either ends its tokens (DESIGN.md §5), though a JWT cannot be recalled. Both
+   * lookups are cached (no query on the hot path).
+   */
+  async function issuedPartiesExist(clientId: unknown, aud: unknown): Promise<boolean> {
+    if (typeof clientId === 'string') {
+      const client = await applications.findClient(clientId);
+      if (!client?.isActive) return false;
+    }
+    const audiences = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : [];
+    for (const audience of audiences) {
+      if (typeof audience !== 'string' || !(await apis.resolve(audience))) return false;
+    }
+    return true;
+  }
+
   // The verifier follows the key ring: rebuilt (once) whenever the published keys change.
   let verifierFor: KeyRing | undefined;
   let jwks: ReturnType<typeof createLocalJWKSet> | undefined;
@@ -133,11 +154,13 @@ export function createTokenInspector({ issuer, revocations, artifacts, provider,
       if (looksLikeJwt(value)) {
         const payload = await verifyJwt(value);
         if (!payload || typeof payload.jti !== 'string' || revocations.isRevoked(payload.jti)) return { active: false };
+        if (!(await issuedPartiesExist(payload.client_id, payload.aud))) return { active: false };
         const { iss, sub, aud, exp, iat, nbf, jti, client_id, scope, ...extra } = payload;
         return { ...extra, active: true, iss, sub, aud, exp, iat, nbf, jti, client_id, scope, token_type: 'Bearer' };
       }
       const token = await findOpaque(value, hint);
       if (!token?.isValid || !(await grantIsAlive(token))) return { active: false };
+      if (!(await issuedPartiesExist(token.clientId, token.aud))) return { active: false };
       return {
         ...token.extra,
         active: true,

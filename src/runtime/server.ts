@@ -102,6 +102,8 @@ export async function startServer(config: Config, log: Logger, clock: Clock = sy
     let shuttingDown = false;
     const inspector = createTokenInspector({
       issuer: config.issuer,
+      applications: services.applications,
+      apis: services.apis,
       revocations: services.revocations,
       artifacts: services.artifacts,
       provider: () => slot.current,
