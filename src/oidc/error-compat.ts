@@ -46,6 +46,8 @@ export function normalizeProtocolErrors(issuer: string) {
       ctx.status = 401;
       ctx.body = { error: 'invalid_client', error_description: 'client authentication failed' };
     }
+    // RFC 6749 §5.1/§5.2: no cache may keep an OAuth answer, errors included.
+    if (ctx.status >= 400 && !ctx.response.get('Cache-Control')) ctx.set('Cache-Control', 'no-store');
     if (ctx.status === 401 && !ctx.response.get('WWW-Authenticate')) {
       const sent = ctx.body as { error?: unknown; error_description?: unknown };
       ctx.set('WWW-Authenticate', basicChallenge(issuer, sent.error, sent.error_description));

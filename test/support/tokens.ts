@@ -78,6 +78,7 @@ export function expectOAuthError(res: RawResponse, status: number, error: string
   expect({ status: res.status, error: res.json?.error }, res.text).toEqual({ status, error });
   expect(res.headers.get('content-type')).toMatch(/^application\/json/);
   expect(typeof res.json?.error_description).toBe('string');
+  expect(res.headers.get('cache-control'), 'RFC 6749 §5.2: errors are not cached either').toBe('no-store');
   if (status === 401) {
     const challenge = res.headers.get('www-authenticate') ?? '';
     expect(challenge).toMatch(/^Basic /);

@@ -24,6 +24,8 @@ export function errorBoundary(issuer: string) {
         ctx.status = err.status;
         ctx.body = { error: err.error, error_description: err.error_description };
         if (err.status === 401) ctx.set('WWW-Authenticate', basicChallenge(issuer, err.error, err.error_description));
+        // RFC 6749 §5.1/§5.2: no cache may keep an OAuth answer, errors included.
+        ctx.set('Cache-Control', 'no-store');
         ctx.state.log?.debug({ error: err.error, error_detail: (err as { error_detail?: string }).error_detail }, 'protocol error');
         return;
       }
