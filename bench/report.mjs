@@ -44,6 +44,15 @@ export function checkBars(run) {
       .filter((r) => r.scenario === 'jwks' || r.scenario === 'discovery')
       .map((r) => ({ what: `${r.target} ${r.scenario}`, value: ratio(r.rps, base('cc-basic')), min: 2, unit: 'x' })),
   );
+  // Issue 8: a flood of unknown client ids must cost no more than one of wrong secrets for a
+  // known client (within this machine's noise, 10 %). Each figure is the legitimate rate kept.
+  bar(
+    'flood of unknown client ids costs no more than a flood of wrong secrets (legitimate rate kept, >= 0.9x the wrong-secret figure)',
+    [...new Set(gatehouse.map((r) => r.target))]
+      .map((t) => ({ t, unknown: row(t, 'flood-unknown-client')?.kept, wrong: row(t, 'flood-wrong-secret')?.kept }))
+      .filter((x) => x.unknown !== undefined && x.wrong !== undefined)
+      .map((x) => ({ what: `${x.t} (kept ${fmt(x.unknown, 2)} vs ${fmt(x.wrong, 2)})`, value: x.unknown / x.wrong, min: 0.9, unit: 'x' })),
+  );
   bar(
     'peak RSS per process under load <= 200 MB',
     run.targets
@@ -94,7 +103,7 @@ export function formatReport(run, bars) {
       r.scenario,
       r.target,
       fmt(r.rps),
-      r.ratio ? `${fmt(r.ratio, 2)}x` : '',
+      r.ratio ? `${fmt(r.ratio, 2)}x` : r.kept ? `kept ${fmt(r.kept, 2)}` : '',
       fmt(r.p50Ms, 2),
       fmt(r.p99Ms, 2),
       fmt(r.non2xx),

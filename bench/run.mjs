@@ -163,6 +163,12 @@ try {
           const prepared = scenario.prepare ? await scenario.prepare(server, { poolSize: options.poolSize }) : {};
           const request = { method: 'GET', ...scenario.request(server, prepared) };
           job.load = { baseUrl: server.url, request, connections: options.connections };
+          if (scenario.flood) {
+            // Half the connections legitimate, half flooding; the rate alone uses the same half.
+            const half = Math.max(1, options.connections >> 1);
+            job.load.connections = half;
+            job.flood = { baseUrl: server.url, request: scenario.flood(server, prepared), connections: half };
+          }
         };
         await job.prepare();
         jobs.push(job);
@@ -179,6 +185,10 @@ try {
           // A scenario that uses up what it prepared (revocation) gets a fresh pool each round.
           if (scenario.preparePerRound && round > 0) await job.prepare();
           if (options.warmupSeconds > 0) await runLoad(options.load, { ...job.load, seconds: options.warmupSeconds });
+          if (job.flood) {
+            job.rounds.push(await measureBesideFlood(job));
+            continue;
+          }
           const memory = sampleMemory(job.server.pid);
           const result = await runLoad(options.load, { ...job.load, seconds: options.seconds });
           const { peakProcessBytes } = memory.stop();
@@ -200,19 +210,50 @@ try {
         non2xx: r.reduce((n, x) => n + x.non2xx, 0),
         errors: r.reduce((n, x) => n + x.errors, 0),
         peakProcessBytes: Math.max(...r.map((x) => x.peakProcessBytes)),
-        rounds: r.map(({ rps, p50Ms, p99Ms, non2xx, errors }) => ({ rps, p50Ms, p99Ms, non2xx, errors })),
+        rounds: r.map(({ rps, p50Ms, p99Ms, non2xx, errors, aloneRps, floodRps }) => ({
+          rps,
+          p50Ms,
+          p99Ms,
+          non2xx,
+          errors,
+          aloneRps,
+          floodRps,
+        })),
       });
+      if (job.flood) {
+        Object.assign(job.row, {
+          aloneRps: median(r.map((x) => x.aloneRps)),
+          floodRps: median(r.map((x) => x.floodRps)),
+          kept: median(r.map((x) => x.rps / x.aloneRps)),
+        });
+      }
       job.target.peakProcessBytes = Math.max(job.target.peakProcessBytes, job.row.peakProcessBytes);
       const base = jobs.find((j) => j.target.id === 'baseline' && !j.row.failed && j.rounds.length === r.length);
       // The ratio to the baseline is the median of per-round ratios: each pair was measured moments apart.
       if (base && job !== base) job.row.ratio = median(r.map((x, i) => x.rps / base.rounds[i].rps));
       progress(
-        `  ${job.target.id.padEnd(18)} ${Math.round(job.row.rps)} req/s${job.row.ratio ? ` (${job.row.ratio.toFixed(2)}x)` : ''}, p99 ${job.row.p99Ms.toFixed(2)} ms, non-2xx ${job.row.non2xx}`,
+        `  ${job.target.id.padEnd(18)} ${Math.round(job.row.rps)} req/s${job.row.ratio ? ` (${job.row.ratio.toFixed(2)}x)` : ''}${job.row.kept ? ` (kept ${job.row.kept.toFixed(2)} of ${Math.round(job.row.aloneRps)} alone, flood answered ${Math.round(job.row.floodRps)}/s)` : ''}, p99 ${job.row.p99Ms.toFixed(2)} ms, non-2xx ${job.row.non2xx}`,
       );
     }
   }
 } finally {
   await cleanUp();
+}
+
+/**
+ * One round of a flood scenario: the legitimate load alone, then the same load with the flood on
+ * as many connections. The flood's answers are failures by design (401, or 429 once throttled) and
+ * are not counted as errors; the legitimate load's are.
+ */
+async function measureBesideFlood(job) {
+  const alone = await runLoad(options.load, { ...job.load, seconds: options.seconds });
+  const memory = sampleMemory(job.server.pid);
+  const [beside, flood] = await Promise.all([
+    runLoad(options.load, { ...job.load, seconds: options.seconds }),
+    runLoad(options.load, { ...job.flood, seconds: options.seconds }),
+  ]);
+  const { peakProcessBytes } = memory.stop();
+  return { ...beside, peakProcessBytes, aloneRps: alone.rps, floodRps: flood.rps };
 }
 
 run.elapsedSeconds = Math.round((Date.now() - Date.parse(run.startedAt)) / 1000);

@@ -5,6 +5,8 @@
 // `unsupported` names targets that cannot serve a scenario at all, and why; they show it instead
 // of a figure (the bare library answers 400 to JWT introspection and revocation).
 
+import { randomBytes } from 'node:crypto';
+
 const FORM = 'application/x-www-form-urlencoded';
 const form = (fields) => new URLSearchParams(fields).toString();
 
@@ -50,6 +52,23 @@ const revocation = (server, tokens) => ({
   headers: { authorization: basic(server.client), 'content-type': FORM },
   bodies: tokens.map((token) => form({ token, token_type_hint: 'access_token' })),
 });
+
+/** Distinct made-up credentials per flood, so no cache of answers can help the server. */
+const FLOOD_VARIANTS = 5000;
+const madeUp = (bytes) => randomBytes(bytes).toString('base64url');
+
+/** A legitimate client-credentials request, the load measured beside a flood. */
+const legitimate = (s) => ({ path: '/oauth/token', ...authenticated(s, form({ grant_type: 'client_credentials', audience: s.apis.jwt })) });
+
+/** Token requests with client_secret_post credentials `credentials()` makes up, FLOOD_VARIANTS of them. */
+const floodOf = (credentials) => ({
+  path: '/oauth/token',
+  method: 'POST',
+  headers: { 'content-type': FORM },
+  bodies: Array.from({ length: FLOOD_VARIANTS }, () => form({ grant_type: 'client_credentials', ...credentials() })),
+});
+
+const FLOOD_UNSUPPORTED = { baseline: 'a flood is measured against the same server without it (legitimate rate kept)' };
 
 export const SCENARIOS = [
   {
@@ -98,6 +117,24 @@ export const SCENARIOS = [
     preparePerRound: true,
     prepare: async (s, { poolSize }) => ({ tokens: await fetchTokens(s, s.apis.opaque, poolSize * REVOCATION_POOL_FACTOR) }),
     request: (s, p) => revocation(s, p.tokens),
+  },
+  // Issue 8, items 4 and 13: legitimate client credentials while one source floods the token
+  // endpoint with failing authentication. `flood` is sent beside `request` on as many connections;
+  // the row reports the legitimate rate beside the flood and, as `kept`, its ratio to the rate
+  // measured alone in the same round. An unknown client id must cost no more than a wrong secret.
+  {
+    id: 'flood-unknown-client',
+    label: 'client credentials beside a flood of unknown client ids',
+    unsupported: FLOOD_UNSUPPORTED,
+    request: legitimate,
+    flood: () => floodOf(() => ({ client_id: madeUp(16), client_secret: `ghcs_${madeUp(32)}` })),
+  },
+  {
+    id: 'flood-wrong-secret',
+    label: 'client credentials beside a flood of wrong secrets',
+    unsupported: FLOOD_UNSUPPORTED,
+    request: legitimate,
+    flood: (s) => floodOf(() => ({ client_id: s.client.id, client_secret: `ghcs_${madeUp(32)}` })),
   },
   { id: 'jwks', label: 'JWKS', request: () => ({ path: '/.well-known/jwks.json', method: 'GET' }) },
   { id: 'discovery', label: 'discovery document', request: () => ({ path: '/.well-known/openid-configuration', method: 'GET' }) },
