@@ -76,6 +76,13 @@ function printApplicationWithSecret(result: unknown, asJson: boolean, verb: stri
   return lines.join('\n');
 }
 
+const INTROSPECT_HELP =
+  'may introspect tokens issued for each --api, whichever client holds them (a resource server); every --api gets the right';
+
+function describeGrant(api: Application['apis'][number]): string {
+  return `  api:       ${api.identifier} (scopes: ${api.scopes.join(',') || 'none'}${api.introspect ? '; may introspect its tokens' : ''})`;
+}
+
 export const COMMANDS: CommandSpec[] = [
   {
     group: 'apis',
@@ -169,6 +176,7 @@ export const COMMANDS: CommandSpec[] = [
         description: "comma-separated scopes it may request on each --api (default: all the API's scopes)",
       },
       'redirect-uri': { type: 'string', multiple: true, value: 'URI', description: 'redirect URI for authorization_code' },
+      introspect: { type: 'boolean', description: INTROSPECT_HELP },
       json: JSON_FLAG,
     },
     flagFor: { name: 'name', clientType: 'type', grantTypes: 'grant-types', apis: 'api', redirectUris: 'redirect-uri' },
@@ -176,11 +184,12 @@ export const COMMANDS: CommandSpec[] = [
       const scopes = list(v.scopes);
       const apis = (v.api as string[] | undefined) ?? [];
       if (scopes && apis.length === 0) throw new UsageError('--scopes needs at least one --api');
+      if (v.introspect && apis.length === 0) throw new UsageError('--introspect needs at least one --api: the right is given per API');
       return {
         name: v.name,
         clientType: v.type,
         grantTypes: list(v['grant-types']),
-        apis: apis.map((identifier) => ({ identifier, scopes })),
+        apis: apis.map((identifier) => ({ identifier, scopes, ...(v.introspect ? { introspect: true } : {}) })),
         redirectUris: (v['redirect-uri'] as string[] | undefined) ?? [],
       };
     },
@@ -198,13 +207,17 @@ export const COMMANDS: CommandSpec[] = [
       if (asJson) return json(apps.map((a) => applicationToWire(a)));
       if (!apps.length) return 'No applications registered.';
       return table([
-        ['CLIENT_ID', 'NAME', 'TYPE', 'GRANT_TYPES', 'APIS', 'SECRET'],
+        ['CLIENT_ID', 'NAME', 'TYPE', 'GRANT_TYPES', 'APIS', 'INTROSPECTS_FOR', 'SECRET'],
         ...apps.map((a) => [
           a.clientId,
           a.name,
           a.clientType,
           a.grantTypes.join(','),
           a.apis.map((g) => g.identifier).join(','),
+          a.apis
+            .filter((g) => g.introspect)
+            .map((g) => g.identifier)
+            .join(',') || '-',
           a.secretHint ? `${a.secretHint}…` : '-',
         ]),
       ]);
@@ -218,6 +231,61 @@ export const COMMANDS: CommandSpec[] = [
     options: { 'client-id': { type: 'string', value: 'ID', required: true, description: "the application's client_id" }, json: JSON_FLAG },
     toInput: (v) => ({ clientId: v['client-id'] }),
     print: (result) => json(applicationToWire(result as Application)),
+  },
+  {
+    group: 'clients',
+    name: 'update',
+    summary: "change an application's name, APIs, scopes or introspect right",
+    operation: 'clients.update',
+    options: {
+      'client-id': { type: 'string', value: 'ID', required: true, description: "the application's client_id" },
+      name: { type: 'string', value: 'TEXT', description: 'its new unique name' },
+      api: {
+        type: 'string',
+        multiple: true,
+        value: 'URI',
+        description:
+          'replaces the APIs it may request tokens for by those given (an API it already had keeps its scopes and introspect right)',
+      },
+      scopes: {
+        type: 'string',
+        value: 'LIST',
+        description: "comma-separated scopes it may request on each --api (default: as before, or all of a new API's scopes)",
+      },
+      introspect: { type: 'boolean', description: 'may introspect tokens issued for every API it is granted, whichever client holds them' },
+      'no-introspect': {
+        type: 'boolean',
+        description: 'takes the introspect right away from every API: it may introspect only its own tokens',
+      },
+      json: JSON_FLAG,
+    },
+    flagFor: { clientId: 'client-id', name: 'name', apis: 'api' },
+    toInput: (v) => {
+      const scopes = list(v.scopes);
+      const apis = v.api as string[] | undefined;
+      if (v.introspect && v['no-introspect']) throw new UsageError('give --introspect or --no-introspect, not both');
+      if (scopes && !apis) throw new UsageError('--scopes needs at least one --api (list every API the application keeps)');
+      const introspect = v.introspect ? true : v['no-introspect'] ? false : undefined;
+      if (v.name === undefined && !apis && introspect === undefined)
+        throw new UsageError(
+          "nothing to change: give --name, --api, --introspect or --no-introspect. Run 'gatehouse clients update --help'.",
+        );
+      return {
+        clientId: v['client-id'],
+        name: v.name,
+        apis: apis?.map((identifier) => ({ identifier, scopes })),
+        introspect,
+      };
+    },
+    print: (result, asJson) => {
+      const application = result as Application;
+      if (asJson) return json(applicationToWire(application));
+      return [
+        `Updated application "${application.name}"`,
+        `  client_id: ${application.clientId}`,
+        ...(application.apis.length ? application.apis.map(describeGrant) : ['  no APIs']),
+      ].join('\n');
+    },
   },
   {
     group: 'clients',

@@ -7,6 +7,7 @@ import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 import type { TokenRevocationService } from '../domain/token-revocations/token-revocation.service.ts';
 import type { Clock } from '../lib/clock.ts';
 import { hasControlCharacters } from '../lib/control-characters.ts';
+import { audiencesOf, mayIntrospect, type PolicyCaller, type TokenKind, type TokenParties } from './introspection-policy.ts';
 
 /**
  * Introspection (RFC 7662) and revocation (RFC 7009) for every token Gatehouse issues.
@@ -67,6 +68,26 @@ type JwtClaims = JWTPayload & { client_id?: string; scope?: string };
 type OpaqueModel = 'AccessToken' | 'ClientCredentials' | 'RefreshToken';
 const ACCESS_FIRST: OpaqueModel[] = ['AccessToken', 'ClientCredentials', 'RefreshToken'];
 const REFRESH_FIRST: OpaqueModel[] = ['RefreshToken', 'AccessToken', 'ClientCredentials'];
+
+/** What each of oidc-provider's token models is, for the policy. */
+const KIND_OF_MODEL: Record<string, TokenKind> = {
+  AccessToken: 'access_token',
+  ClientCredentials: 'access_token',
+  RefreshToken: 'refresh_token',
+};
+
+const INACTIVE = { active: false } as const;
+
+/** The facts of a token the introspection policy (introspection-policy.ts) decides on. */
+export function partiesOf(found: InspectedToken): TokenParties | null {
+  if (found.kind === 'jwt') {
+    const { client_id, aud } = found.payload;
+    // Only access tokens are signed with typ at+jwt (verifyJwt requires it).
+    return { kind: 'access_token', clientId: typeof client_id === 'string' ? client_id : undefined, audiences: audiencesOf(aud) };
+  }
+  const kind = KIND_OF_MODEL[found.token.kind];
+  return kind ? { kind, clientId: found.token.clientId, audiences: audiencesOf(found.token.aud) } : null;
+}
 
 /** How many verified JWTs to remember (per key ring); the map is emptied when it is full. */
 const VERIFIED_LIMIT = 10_000;
@@ -149,18 +170,28 @@ export function createTokenInspector({ issuer, applications, apis, revocations, 
   }
 
   return {
-    /** RFC 7662 §2.2 response for `value`. Unknown, expired, revoked or foreign tokens are `{ active: false }`. */
-    async introspect(value: string, hint: string | undefined): Promise<IntrospectionResponse> {
+    /**
+     * RFC 7662 §2.2 response for `value`, as `caller` may see it. Unknown, expired and revoked tokens
+     * are `{ active: false }`, and so are tokens the policy does not show `caller` (RFC 7662 §4,
+     * introspection-policy.ts): a caller cannot tell a foreign token from an unknown one.
+     */
+    async introspect(value: string, hint: string | undefined, caller: PolicyCaller): Promise<IntrospectionResponse> {
+      const shown = (found: InspectedToken) => {
+        const parties = partiesOf(found);
+        return !!parties && mayIntrospect(caller, parties);
+      };
       if (looksLikeJwt(value)) {
         const payload = await verifyJwt(value);
-        if (!payload || typeof payload.jti !== 'string' || revocations.isRevoked(payload.jti)) return { active: false };
-        if (!(await issuedPartiesExist(payload.client_id, payload.aud))) return { active: false };
+        if (!payload || typeof payload.jti !== 'string' || revocations.isRevoked(payload.jti)) return INACTIVE;
+        if (!shown({ kind: 'jwt', payload })) return INACTIVE;
+        if (!(await issuedPartiesExist(payload.client_id, payload.aud))) return INACTIVE;
         const { iss, sub, aud, exp, iat, nbf, jti, client_id, scope, ...extra } = payload;
         return { ...extra, active: true, iss, sub, aud, exp, iat, nbf, jti, client_id, scope, token_type: 'Bearer' };
       }
       const token = await findOpaque(value, hint);
-      if (!token?.isValid || !(await grantIsAlive(token))) return { active: false };
-      if (!(await issuedPartiesExist(token.clientId, token.aud))) return { active: false };
+      if (!token?.isValid || !shown({ kind: 'opaque', token })) return INACTIVE;
+      if (!(await grantIsAlive(token))) return INACTIVE;
+      if (!(await issuedPartiesExist(token.clientId, token.aud))) return INACTIVE;
       return {
         ...token.extra,
         active: true,
@@ -202,9 +233,7 @@ export function createTokenInspector({ issuer, applications, apis, revocations, 
       }
     },
 
-    ownerOf(found: InspectedToken): string | undefined {
-      return found.kind === 'jwt' ? found.payload.client_id : found.token.clientId;
-    },
+    partiesOf,
   };
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { CreateApiResource } from '../domain/api-resources/api-resource.schema.ts';
-import { CreateApplication } from '../domain/applications/application.schema.ts';
+import { CreateApplication, UpdateApplication } from '../domain/applications/application.schema.ts';
 import type { Services } from './services.ts';
 
 /**
@@ -27,6 +27,7 @@ export const OPERATIONS = {
   'clients.create': op({ input: CreateApplication, run: (s, input, actor) => s.applications.register(input, actor) }),
   'clients.list': op({ input: z.object({}), run: (s) => s.applications.list() }),
   'clients.show': op({ input: ClientIdInput, run: (s, input) => s.applications.get(input.clientId) }),
+  'clients.update': op({ input: UpdateApplication, run: (s, input, actor) => s.applications.update(input, actor) }),
   'clients.rotate-secret': op({ input: ClientIdInput, run: (s, input, actor) => s.applications.rotateSecret(input.clientId, actor) }),
   'clients.delete': op({
     input: ClientIdInput,

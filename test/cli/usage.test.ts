@@ -166,6 +166,33 @@ describe.skipIf(TEST_DB !== 'pglite').concurrent('gatehouse usage errors exit 2 
   it('--scopes without --api', async () => {
     expectUsageError(await cli('clients', 'create', '--name', 's', '--scopes', 'read'), /--scopes needs at least one --api/);
   });
+
+  it('clients create --introspect without --api (the right is given per API)', async () => {
+    expectUsageError(await cli('clients', 'create', '--name', 'rs', '--introspect'), /--introspect needs at least one --api/);
+  });
+
+  it('clients update without --client-id, or with nothing to change', async () => {
+    expectUsageError(await cli('clients', 'update', '--introspect'), /--client-id is required/);
+    expectUsageError(
+      await cli('clients', 'update', '--client-id', 'abc'),
+      /nothing to change: give --name, --api, --introspect or --no-introspect/,
+    );
+    expectUsageError(await cli('clients', 'update', '--client-id', 'abc', '--json'), /nothing to change/);
+  });
+
+  it('clients update with --introspect and --no-introspect together', async () => {
+    expectUsageError(await cli('clients', 'update', '--client-id', 'abc', '--introspect', '--no-introspect'), /not both/);
+  });
+
+  it('clients update --scopes without --api', async () => {
+    expectUsageError(await cli('clients', 'update', '--client-id', 'abc', '--scopes', 'read'), /--scopes needs at least one --api/);
+  });
+
+  it('clients update with a bad value names its flag', async () => {
+    expectUsageError(await cli('clients', 'update', '--client-id', 'abc', '--api', 'nope'), /--api: /);
+    expectUsageError(await cli('clients', 'update', '--client-id', 'abc', '--name', '   '), /--name: /);
+    expectUsageError(await cli('clients', 'update', '--client-id', 'abc', '--introspect=yes'), /--introspect/);
+  });
 });
 
 function escapeRegExp(text: string): string {

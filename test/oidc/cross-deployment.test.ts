@@ -28,7 +28,8 @@ describe('isolation between two deployments', () => {
     const setups = [];
     for (const server of [a, b]) {
       await makeApi(server.services, { identifier });
-      setups.push(await makeClient(server.services, { apis: [{ identifier }] }));
+      // each may introspect every token for the API (RFC 7662 §4): only the deployment can refuse
+      setups.push(await makeClient(server.services, { apis: [{ identifier, introspect: true }] }));
     }
     const [onA, onB] = setups as [Awaited<ReturnType<typeof makeClient>>, Awaited<ReturnType<typeof makeClient>>];
     return { identifier, onA, onB };

@@ -1,12 +1,14 @@
 import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getToken, introspect } from '../support/downstream.ts';
+import { type ClientCredentials, getToken, introspect } from '../support/downstream.ts';
 import { basicAuth, makeApi, makeClient, makeMachineSetup, postForm } from '../support/fixtures.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
 /**
  * POST /oauth/introspect (RFC 7662) for the JWT and opaque access tokens Gatehouse issues.
- * An inactive token is answered with `{ "active": false }` and nothing else (§2.2).
+ * An inactive token is answered with `{ "active": false }` and nothing else (§2.2). Who may see
+ * which token (§4) is test/oidc/introspection-policy.test.ts; here the callers are a token's own
+ * client or its API's resource server, both of which may.
  */
 describe('token introspection (RFC 7662)', () => {
   let server: TestServer;
@@ -32,6 +34,9 @@ describe('token introspection (RFC 7662)', () => {
     return { api, ...client, token: token.access_token, expiresIn: token.expires_in };
   }
 
+  /** A client that may introspect every token for `identifier` (`clients create --api … --introspect`). */
+  const resourceServer = (identifier: string) => makeClient(server.services, { apis: [{ identifier, introspect: true }] });
+
   /** Signs an RFC 9068 access token with the server's own active ES256 key (for claims the server would never issue). */
   async function signWithServerKey(claims: Record<string, unknown>) {
     const ring = await server.services.signingKeys.loadKeyRing();
@@ -55,10 +60,9 @@ describe('token introspection (RFC 7662)', () => {
       expect(res.body.active).toBe(true);
     });
 
-    it('answers any registered confidential client, not only the one the token was issued to', async () => {
-      const { token } = await jwtSetup();
-      const other = await makeClient(server.services);
-      const res = await introspect(server.url, other, token);
+    it("answers the API's resource server (introspect right), not only the client the token was issued to (RFC 7662 §4)", async () => {
+      const { token, api } = await jwtSetup();
+      const res = await introspect(server.url, await resourceServer(api.identifier), token);
       expect(res.status).toBe(200);
       expect(res.body.active).toBe(true);
     });
@@ -93,7 +97,7 @@ describe('token introspection (RFC 7662)', () => {
   describe('active tokens', () => {
     it('describes a live JWT access token with the claims it carries (RFC 7662 §2.2)', async () => {
       const { token, clientId, api, expiresIn } = await jwtSetup();
-      const res = await introspect(server.url, await makeClient(server.services), token);
+      const res = await introspect(server.url, await resourceServer(api.identifier), token);
       expect(res.status).toBe(200);
       const claims = decodeJwt(token);
       expect(res.body).toMatchObject({
@@ -116,7 +120,7 @@ describe('token introspection (RFC 7662)', () => {
     it('describes a live opaque access token with the same facts (RFC 7662 §2.2)', async () => {
       const { token, clientId, api, expiresIn } = await opaqueSetup();
       expect(token.split('.')).toHaveLength(1); // really opaque, not a JWT
-      const res = await introspect(server.url, await makeClient(server.services), token);
+      const res = await introspect(server.url, await resourceServer(api.identifier), token);
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({
         active: true,
@@ -144,9 +148,12 @@ describe('token introspection (RFC 7662)', () => {
   });
 
   describe('inactive tokens answer { "active": false } and nothing else (RFC 7662 §2.2)', () => {
-    async function expectInactive(token: string) {
-      const caller = await makeClient(server.services);
-      const res = await introspect(server.url, caller, token);
+    /**
+     * A forgery is asked about by the client its copied claims name, which would see the real token:
+     * so `active: false` can only come from the forgery itself. Garbage is asked about by anyone.
+     */
+    async function expectInactive(token: string, caller?: ClientCredentials) {
+      const res = await introspect(server.url, caller ?? (await makeClient(server.services)), token);
       expect(res.status).toBe(200);
       expect(res.body).toStrictEqual({ active: false });
       expect(res.headers.get('cache-control')).toBe('no-store');
@@ -165,63 +172,66 @@ describe('token introspection (RFC 7662)', () => {
     });
 
     it('[JWT with the same claims and kid, signed by another key]', async () => {
-      const { token } = await jwtSetup();
+      const { token, ...owner } = await jwtSetup();
       const { privateKey } = await generateKeyPair('ES256', { extractable: true });
       const forged = await new SignJWT(decodeJwt(token))
         .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: decodeProtectedHeader(token).kid as string })
         .sign(privateKey);
-      await expectInactive(forged);
+      await expectInactive(forged, owner);
       // the original still is active: only the signature differs
-      expect((await introspect(server.url, await makeClient(server.services), token)).body.active).toBe(true);
+      expect((await introspect(server.url, owner, token)).body.active).toBe(true);
     });
 
     it('[JWT signed by another key that publishes itself in the header (jwk)]', async () => {
-      const { token } = await jwtSetup();
+      const { token, ...owner } = await jwtSetup();
       const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
       const forged = await new SignJWT(decodeJwt(token))
         .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', jwk: await exportJWK(publicKey) })
         .sign(privateKey);
-      await expectInactive(forged);
+      await expectInactive(forged, owner);
     });
 
     it('[tampered JWT: payload changed, signature kept]', async () => {
-      const { token } = await jwtSetup();
+      const { token, ...owner } = await jwtSetup();
       const [header, payload, signature] = token.split('.') as [string, string, string];
       const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
       const tampered = `${header}.${Buffer.from(JSON.stringify({ ...claims, scope: 'read write' })).toString('base64url')}.${signature}`;
-      await expectInactive(tampered);
+      await expectInactive(tampered, owner);
     });
 
     it('[JWT with its signature stripped (alg none)]', async () => {
-      const { token } = await jwtSetup();
+      const { token, ...owner } = await jwtSetup();
       const payload = token.split('.')[1] as string;
       const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'at+jwt' })).toString('base64url');
-      await expectInactive(`${header}.${payload}.`);
+      await expectInactive(`${header}.${payload}.`, owner);
     });
 
     it('[expired JWT signed with the server key]', async () => {
-      const { token } = await jwtSetup();
+      const { token, ...owner } = await jwtSetup();
       const claims = decodeJwt(token);
       const now = Math.floor(Date.now() / 1000);
       // The same construction with a future exp is active, so expiry is what makes the difference.
       const live = await signWithServerKey({ ...claims, jti: `${claims.jti}-live`, iat: now - 60, exp: now + 600 });
-      expect((await introspect(server.url, await makeClient(server.services), live)).body.active).toBe(true);
+      expect((await introspect(server.url, owner, live)).body.active).toBe(true);
       const expired = await signWithServerKey({ ...claims, jti: `${claims.jti}-expired`, iat: now - 3600, exp: now - 120 });
-      await expectInactive(expired);
+      await expectInactive(expired, owner);
     });
 
     it('[JWT signed with the server key for another issuer]', async () => {
-      const { token } = await jwtSetup();
+      const { token, ...owner } = await jwtSetup();
       const claims = decodeJwt(token);
-      await expectInactive(await signWithServerKey({ ...claims, iss: 'https://evil.example.test' }));
+      await expectInactive(await signWithServerKey({ ...claims, iss: 'https://evil.example.test' }), owner);
     });
   });
 
   describe('token_type_hint does not change the answer (RFC 7662 §2.1)', () => {
     for (const hint of ['access_token', 'refresh_token', 'unknown_kind']) {
       it(`[${hint}, JWT and opaque]`, async () => {
-        const caller = await makeClient(server.services);
-        for (const { token } of [await jwtSetup(), await opaqueSetup()]) {
+        const [jwt, opaque] = [await jwtSetup(), await opaqueSetup()];
+        const caller = await makeClient(server.services, {
+          apis: [jwt.api, opaque.api].map(({ identifier }) => ({ identifier, introspect: true })),
+        });
+        for (const { token } of [jwt, opaque]) {
           const plain = await introspect(server.url, caller, token);
           const hinted = await introspect(server.url, caller, token, { token_type_hint: hint });
           expect(plain.body.active).toBe(true);

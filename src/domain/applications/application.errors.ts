@@ -9,4 +9,9 @@ export const applicationError = defineErrors('application', {
   public_client_credentials: { status: 400, message: 'a public client cannot use the client_credentials grant: it has no secret' },
   redirect_uri_required: { status: 400, message: 'the authorization_code grant needs at least one redirect URI' },
   no_secret: { status: 400, message: 'public clients have no secret to rotate' },
+  public_introspect: {
+    status: 400,
+    message: 'a public client cannot introspect: it has no secret to authenticate with at the introspection endpoint',
+  },
+  introspect_without_api: { status: 400, message: 'the introspect right is given per API: grant the application an API first' },
 });

@@ -24,7 +24,7 @@ export const ApiGrant = z.object({
   identifier: ResourceIdentifier,
   /** the API's scopes this application may request; all of them if omitted */
   scopes: z.array(ScopeToken).optional(),
-  /** RFC 7662 §4: may introspect tokens issued for this API (by any client) */
+  /** RFC 7662 §4: may introspect tokens issued for this API to any client (a resource server) */
   introspect: z.boolean().optional(),
 });
 export type ApiGrant = z.infer<typeof ApiGrant>;
@@ -49,7 +49,10 @@ export interface GrantedApi {
 export const UpdateApplication = z.object({
   clientId: z.string().min(1),
   name: z.string().trim().min(1).max(200).optional(),
-  /** replaces every API grant when given */
+  /**
+   * replaces every API grant when given; an API the application already had keeps its scopes and
+   * introspect right where the new grant leaves them out, a new one gets all of the API's scopes
+   */
   apis: z.array(ApiGrant).max(100).optional(),
   /** sets the introspect right on every granted API (after `apis`, when both are given) */
   introspect: z.boolean().optional(),

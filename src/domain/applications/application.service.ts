@@ -14,6 +14,7 @@ import {
   type Application,
   type ClientRecord,
   CreateApplication,
+  type GrantedApi,
   type GrantType,
   UpdateApplication,
 } from './application.schema.ts';
@@ -41,6 +42,23 @@ export interface ApplicationWithSecret {
 function withoutDigest(record: ClientRecord): Application {
   const { clientSecretDigest: _omit, ...application } = record;
   return application;
+}
+
+/**
+ * The API grants an update asks for, or undefined when it leaves them alone. A replaced list keeps,
+ * for an API the application already had, the scopes and introspect right the input leaves out:
+ * listing the APIs again must neither widen a client's scopes (a new grant gets all of the API's)
+ * nor take a resource server's right away. `introspect`, when given, then applies to every grant.
+ */
+function updatedGrants(current: GrantedApi[], data: UpdateApplication): ApiGrant[] | undefined {
+  let grants: ApiGrant[] | undefined = data.apis?.map((grant) => {
+    const before = current.find((api) => api.identifier === grant.identifier);
+    return { identifier: grant.identifier, scopes: grant.scopes ?? before?.scopes, introspect: grant.introspect ?? before?.introspect };
+  });
+  if (data.introspect !== undefined) {
+    grants = (grants ?? current).map(({ identifier, scopes }) => ({ identifier, scopes, introspect: data.introspect }));
+  }
+  return grants;
 }
 
 /** OAuth clients ("applications"): registration, secrets, and the lookups client authentication needs. */
@@ -107,6 +125,7 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
       );
       const identifiers = data.apis.map((a) => a.identifier);
       assertThat(new Set(identifiers).size === identifiers.length, () => applicationError('duplicate_api'));
+      assertThat(!(data.clientType === 'public' && data.apis.some((a) => a.introspect)), () => applicationError('public_introspect'));
 
       const minted = data.clientType === 'confidential' ? mintSecret() : null;
       try {
@@ -179,15 +198,16 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
         const record = await prisma.$transaction(async (tx) => {
           const found = await store.findByClientId(data.clientId, tx);
           assertThat(found, () => applicationError('not_found', { clientId: data.clientId }));
-          let apis: GrantRow[] | undefined;
-          if (data.apis) apis = await resolveGrants(tx, data.apis);
-          if (data.introspect !== undefined) {
-            apis ??= await resolveGrants(
-              tx,
-              found.apis.map(({ identifier, scopes }) => ({ identifier, scopes })),
+          const grants = updatedGrants(found.apis, data);
+          if (grants) {
+            assertThat(!(found.clientType === 'public' && grants.some((g) => g.introspect)), () =>
+              applicationError('public_introspect', { clientId: found.clientId }),
             );
-            for (const grant of apis) grant.canIntrospect = data.introspect;
+            assertThat(!(data.introspect === true && grants.length === 0), () =>
+              applicationError('introspect_without_api', { clientId: found.clientId }),
+            );
           }
+          const apis = grants ? await resolveGrants(tx, grants) : undefined;
           const updated = await store.update(tx, found.id, { name: data.name, apis });
           await audit.insert(tx, {
             actor,

@@ -1,6 +1,7 @@
 import type Router from '@koa/router';
 import { errors } from 'oidc-provider';
 import type { ApplicationService } from '../../domain/applications/application.service.ts';
+import { mayRevoke } from '../../oidc/introspection-policy.ts';
 import { OIDC_ROUTES } from '../../oidc/routes.ts';
 import type { TokenInspector } from '../../oidc/token-inspector.ts';
 import { authenticateClient } from '../client-authentication.ts';
@@ -46,10 +47,12 @@ export function registerProtocolRoutes(router: Router, { applications, inspector
 
   router.post(OIDC_ROUTES.introspection, async (ctx) => {
     const form = await readForm(ctx, bodyLimitBytes);
-    await authenticateClient(ctx, form, applications);
+    const client = await authenticateClient(ctx, form, applications);
     const token = requireToken(form);
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = await inspector.introspect(token, form.token_type_hint);
+    // RFC 7662 §4: the answer depends on who asks (the token's own client, or a resource server
+    // with the introspect right for its audience); the rights come with the cached client record.
+    ctx.body = await inspector.introspect(token, form.token_type_hint, client);
   });
 
   router.post(OIDC_ROUTES.revocation, async (ctx) => {
@@ -57,14 +60,11 @@ export function registerProtocolRoutes(router: Router, { applications, inspector
     const client = await authenticateClient(ctx, form, applications);
     const token = requireToken(form);
     const found = await inspector.inspect(token, form.token_type_hint);
-    // RFC 7009 §2.2: an unknown or invalid token is not an error.
-    if (found) {
-      // RFC 7009 §2.1: only the client the token was issued to may revoke it.
-      if (inspector.ownerOf(found) !== client.clientId) {
-        throw new errors.UnauthorizedClient('this token was not issued to the authenticated client');
-      }
-      await inspector.revoke(found);
-    }
+    // RFC 7009 §2.1: only the client the token was issued to may revoke it. Another client's token
+    // is answered exactly as an unknown one (§2.2: not an error), with no more work than the lookup
+    // both need, so the answer does not tell a caller that a token it holds is live.
+    const parties = found && inspector.partiesOf(found);
+    if (found && parties && mayRevoke(client, parties)) await inspector.revoke(found);
     ctx.status = 200;
     ctx.body = '';
   });
