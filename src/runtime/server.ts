@@ -99,12 +99,8 @@ export async function startServer(config: Config, log: Logger, clock: Clock = sy
     });
 
     const janitor = setInterval(() => {
-      Promise.all([
-        services.artifacts.deleteExpired(),
-        services.revocations.purgeExpired(),
-        clientAuthThrottle?.purgeExpired(),
-      ]).catch((err) =>
-        log.warn({ err }, 'purging expired rows failed'),
+      Promise.all([services.artifacts.deleteExpired(), services.revocations.purgeExpired(), clientAuthThrottle?.purgeExpired()]).catch(
+        (err) => log.warn({ err }, 'purging expired rows failed'),
       );
     }, JANITOR_INTERVAL_MS);
     janitor.unref();
