@@ -232,6 +232,22 @@ describe('client authentication throttle', () => {
       counter.restore();
     }
   });
+  // Only PostgreSQL keeps the counts in the database; PGlite keeps them in memory.
+  it.runIf(TEST_DB === 'postgres')('keeps counting in memory while its statements fail, answering 401 then 429, never 500', async () => {
+    const client = await makeMachineSetup(fast.services);
+    const original = fast.database.sql;
+    fast.database.sql = (() => Promise.reject(new Error('Connection terminated unexpectedly'))) as Database['sql'];
+    try {
+      const endpoint = ENDPOINTS[2] as Endpoint;
+      const wrong = () => ({ clientId: client.clientId, clientSecret: wrongSecret() });
+      for (let i = 0; i < PER_CLIENT; i++) expectOAuthError(await attempt(endpoint, wrong(), freshIp()), 401, 'invalid_client');
+      expectBlocked(await attempt(endpoint, wrong(), freshIp()));
+      const ok = await attempt(endpoint, client, freshIp());
+      expect(ok.status, ok.text).toBe(200);
+    } finally {
+      fast.database.sql = original;
+    }
+  });
 });
 
 describe('client authentication throttle: blocks end and grow', () => {
