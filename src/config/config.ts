@@ -22,6 +22,15 @@ export interface Config {
   requestBodyLimitBytes: number;
   tokenFastPath: boolean;
   workers: number;
+  clientAuthThrottle: ClientAuthThrottleConfig;
+}
+
+/** Limits on failed client authentication (http/client-auth-throttle.ts); a limit of 0 is off. */
+export interface ClientAuthThrottleConfig {
+  maxFailuresPerClientPerMinute: number;
+  maxFailuresPerIpPerMinute: number;
+  blockSeconds: number;
+  maxBlockSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -52,6 +61,13 @@ function crossIssues(env: Partial<Env>, hasDatabaseUrl: boolean): string[] {
     ) {
       issues.push('ISSUER: must be https in production (a TLS-terminating proxy may sit in front, see TRUST_PROXY)');
     }
+  }
+  if (
+    env.CLIENT_AUTH_BLOCK_SECONDS !== undefined &&
+    env.CLIENT_AUTH_MAX_BLOCK_SECONDS !== undefined &&
+    env.CLIENT_AUTH_MAX_BLOCK_SECONDS < env.CLIENT_AUTH_BLOCK_SECONDS
+  ) {
+    issues.push('CLIENT_AUTH_MAX_BLOCK_SECONDS: must not be less than CLIENT_AUTH_BLOCK_SECONDS');
   }
   if (env.WORKERS !== undefined && env.WORKERS > 1 && !hasDatabaseUrl) {
     issues.push('WORKERS: more than one worker needs PostgreSQL (DATABASE_URL); the embedded database is single-process');
@@ -118,5 +134,11 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     requestBodyLimitBytes: env.REQUEST_BODY_LIMIT_BYTES,
     tokenFastPath: env.TOKEN_FAST_PATH,
     workers: env.WORKERS,
+    clientAuthThrottle: Object.freeze({
+      maxFailuresPerClientPerMinute: env.CLIENT_AUTH_MAX_FAILURES_PER_CLIENT_PER_MINUTE,
+      maxFailuresPerIpPerMinute: env.CLIENT_AUTH_MAX_FAILURES_PER_IP_PER_MINUTE,
+      blockSeconds: env.CLIENT_AUTH_BLOCK_SECONDS,
+      maxBlockSeconds: env.CLIENT_AUTH_MAX_BLOCK_SECONDS,
+    }),
   });
 }

@@ -67,7 +67,9 @@ export const EnvSchema = z.object({
     .describe('JWS algorithm of access tokens for APIs that do not set their own.'),
   TRUST_PROXY: boolean
     .default(false)
-    .describe('Trust `X-Forwarded-Proto`/`X-Forwarded-For` from a TLS-terminating proxy in front of Gatehouse.'),
+    .describe(
+      'Trust `X-Forwarded-Proto`/`X-Forwarded-For` from a TLS-terminating proxy in front of Gatehouse. The client IP (for the client-authentication throttle and logs) is then the last `X-Forwarded-For` entry, the one that proxy added.',
+    ),
   SHUTDOWN_GRACE_SECONDS: z.coerce
     .number()
     .min(0)
@@ -86,6 +88,40 @@ export const EnvSchema = z.object({
     .describe(
       "Issue plain client-credentials tokens for JWT APIs without oidc-provider's general request pipeline (the same tokens, about twice the throughput). `false` sends every token request through oidc-provider.",
     ),
+  CLIENT_AUTH_MAX_FAILURES_PER_CLIENT_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(100_000)
+    .default(20)
+    .describe(
+      'Failed client authentications (wrong secret, unknown client) allowed per presented client id per minute at the token, introspection and revocation endpoints; the next failure starts a block (429 with `Retry-After`). A correct secret is never blocked. Counted across all instances. `0` turns this limit off.',
+    ),
+  CLIENT_AUTH_MAX_FAILURES_PER_IP_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .default(100)
+    .describe(
+      'Failed client authentications allowed per client IP (an IPv6 /64; see TRUST_PROXY) per minute, as for the per-client limit. `0` turns this limit off.',
+    ),
+  CLIENT_AUTH_BLOCK_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(86400)
+    .default(60)
+    .describe(
+      'How long a client id or IP over its failure limit gets 429 for failed authentications. Each further block within a day doubles it, up to CLIENT_AUTH_MAX_BLOCK_SECONDS.',
+    ),
+  CLIENT_AUTH_MAX_BLOCK_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(86400)
+    .default(3600)
+    .describe('Longest block of a client id or IP for failed client authentications (the doubling stops here).'),
   WORKERS: z.coerce
     .number()
     .int()

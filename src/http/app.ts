@@ -8,6 +8,7 @@ import type { Clock } from '../lib/clock.ts';
 import { normalizeProtocolErrors } from '../oidc/error-compat.ts';
 import type { JwtSigner } from '../oidc/jwt-signer.ts';
 import type { TokenInspector } from '../oidc/token-inspector.ts';
+import type { ClientAuthThrottle } from './client-auth-throttle.ts';
 import { errorBoundary } from './middleware/error-boundary.ts';
 import { requestContext } from './middleware/request-context.ts';
 import type { ProviderSlot } from './provider-slot.ts';
@@ -31,6 +32,8 @@ export interface AppDeps {
   tokenFastPath?: { signer: JwtSigner; clock: Clock };
   readiness: ReadinessCheck[];
   isShuttingDown: () => boolean;
+  /** limits on failed client authentication; null when both limits are off */
+  clientAuthThrottle?: ClientAuthThrottle | null;
 }
 
 /**
@@ -40,6 +43,10 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   app.proxy = deps.trustProxy;
+  // Behind the one proxy TRUST_PROXY means, the client is the last X-Forwarded-For entry (the one our
+  // proxy appended); earlier entries are whatever the client sent and would let it pick its own IP
+  // for the client-authentication throttle.
+  app.maxIpsCount = 1;
   // oidc-provider's middleware runs on this app's contexts: its cookies need the same keys.
   app.keys = deps.cookieKeys;
   app.silent = true; // errors are logged by the boundary, with the request id
@@ -50,10 +57,20 @@ export function createApp(deps: AppDeps): Koa {
   registerProtocolRoutes(router, { applications: deps.applications, inspector: deps.inspector, bodyLimitBytes: deps.bodyLimitBytes });
 
   app.use(requestContext(deps.log));
+  // Outside the error boundary: it judges the final answer of every path (fast path, oidc-provider, ours).
+  if (deps.clientAuthThrottle) app.use(deps.clientAuthThrottle.middleware);
   app.use(errorBoundary(deps.issuer));
   // Before the router: the busiest request needs no route matching (it passes everything else on).
   if (deps.tokenFastPath) {
-    app.use(tokenFastPath({ issuer: deps.issuer, applications: deps.applications, apis: deps.apis, ...deps.tokenFastPath }));
+    app.use(
+      tokenFastPath({
+        issuer: deps.issuer,
+        applications: deps.applications,
+        apis: deps.apis,
+        throttle: deps.clientAuthThrottle ?? null,
+        ...deps.tokenFastPath,
+      }),
+    );
   }
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));

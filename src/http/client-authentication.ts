@@ -15,6 +15,8 @@ export async function authenticateClient(
   form: Record<string, string>,
   applications: ApplicationService,
 ): Promise<ClientRecord> {
+  // For the throttle, which counts failures per presented id (a Basic header it reads itself).
+  ctx.state.presentedClientId = form.client_id;
   const credentials = readClientCredentials(ctx.get('authorization'), form);
   const record = await applications.findClient(credentials.clientId);
   // verifySecret does the same work for an unknown id (a dummy digest), so timing reveals no ids.

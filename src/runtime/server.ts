@@ -7,6 +7,7 @@ import { migrate, pendingMigrations } from '../db/migrator.ts';
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 import { SIGNING_ALGS } from '../domain/signing-keys/signing-key.schema.ts';
 import { createApp } from '../http/app.ts';
+import { createClientAuthThrottle } from '../http/client-auth-throttle.ts';
 import { createProviderSlot } from '../http/provider-slot.ts';
 import { type Clock, systemClock } from '../lib/clock.ts';
 import { deriveKeys } from '../lib/secrets.ts';
@@ -91,9 +92,15 @@ export async function startServer(config: Config, log: Logger, clock: Clock = sy
     const unsubscribe = await subscribeToChanges(db, services, reloadKeys, log);
     cleanups.push(unsubscribe);
 
+    const clientAuthThrottle = createClientAuthThrottle({
+      config: config.clientAuthThrottle,
+      // PostgreSQL: counts shared by every instance on the database. PGlite: one process owns it.
+      store: db.kind === 'postgres' ? { kind: 'postgres', query: (text, values) => db.sql(text, values) } : { kind: 'memory' },
+    });
+
     const janitor = setInterval(() => {
-      Promise.all([services.artifacts.deleteExpired(), services.revocations.purgeExpired()]).catch((err) =>
-        log.warn({ err }, 'purging expired rows failed'),
+      Promise.all([services.artifacts.deleteExpired(), services.revocations.purgeExpired(), clientAuthThrottle?.purgeExpired()]).catch(
+        (err) => log.warn({ err }, 'purging expired rows failed'),
       );
     }, JANITOR_INTERVAL_MS);
     janitor.unref();
@@ -123,6 +130,7 @@ export async function startServer(config: Config, log: Logger, clock: Clock = sy
       inspector,
       ...(config.tokenFastPath ? { tokenFastPath: { signer: createJwtSigner(() => keyRing), clock } } : {}),
       isShuttingDown: () => shuttingDown,
+      clientAuthThrottle,
       readiness: [
         { name: 'database', check: async () => (await db.prisma.$executeRaw`SELECT 1`) >= 0 },
         { name: 'migrations', check: async () => (await pendingMigrations(db)).length === 0 },

@@ -51,6 +51,18 @@ describe('loadConfig rejects a wrong value, naming the variable', () => {
     ['DATABASE_POOL_SIZE=0', { DATABASE_POOL_SIZE: '0' }, 'DATABASE_POOL_SIZE'],
     ['SHUTDOWN_GRACE_SECONDS=soon', { SHUTDOWN_GRACE_SECONDS: 'soon' }, 'SHUTDOWN_GRACE_SECONDS'],
     ['REQUEST_BODY_LIMIT_BYTES=10', { REQUEST_BODY_LIMIT_BYTES: '10' }, 'REQUEST_BODY_LIMIT_BYTES'],
+    [
+      'CLIENT_AUTH_MAX_FAILURES_PER_CLIENT_PER_MINUTE=-1',
+      { CLIENT_AUTH_MAX_FAILURES_PER_CLIENT_PER_MINUTE: '-1' },
+      'CLIENT_AUTH_MAX_FAILURES_PER_CLIENT_PER_MINUTE',
+    ],
+    [
+      'CLIENT_AUTH_MAX_FAILURES_PER_IP_PER_MINUTE=many',
+      { CLIENT_AUTH_MAX_FAILURES_PER_IP_PER_MINUTE: 'many' },
+      'CLIENT_AUTH_MAX_FAILURES_PER_IP_PER_MINUTE',
+    ],
+    ['CLIENT_AUTH_BLOCK_SECONDS=0', { CLIENT_AUTH_BLOCK_SECONDS: '0' }, 'CLIENT_AUTH_BLOCK_SECONDS'],
+    ['CLIENT_AUTH_MAX_BLOCK_SECONDS below the default block', { CLIENT_AUTH_MAX_BLOCK_SECONDS: '30' }, 'CLIENT_AUTH_MAX_BLOCK_SECONDS'],
   ];
   for (const [title, env, variable] of cases) {
     it(`[${title}] names ${variable}`, () => {
@@ -103,6 +115,7 @@ describe('loadConfig accepts', () => {
       defaultSigningAlg: 'ES256',
       trustProxy: false,
       workers: 1,
+      clientAuthThrottle: { maxFailuresPerClientPerMinute: 20, maxFailuresPerIpPerMinute: 100, blockSeconds: 60, maxBlockSeconds: 3600 },
     });
     expect(config.dataDir).toBe(join(process.cwd(), 'data'));
     expect(config.masterKey).toMatchObject({ path: join(process.cwd(), 'data', 'master.key') });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { freePort } from '../../scripts/pg-cluster.mjs';
 import { loadConfig } from '../../src/config/config.ts';
+import type { Database } from '../../src/db/database.ts';
 import { type Clock, systemClock } from '../../src/lib/clock.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { type RunningServer, startServer } from '../../src/runtime/server.ts';
@@ -40,6 +41,8 @@ export interface TestServer {
   db: TestDatabase;
   /** one statement on the server's own connection (PGlite has no other) */
   sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** the server's open database (a test may wrap `database.sql` to count statements) */
+  database: Database;
   logs: LogCapture;
   env: Record<string, string>;
   close(): Promise<void>;
@@ -82,6 +85,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     url: env.ISSUER as string,
     services: server.services,
     sql: (text, params = []) => server.db.sql(text, params),
+    database: server.db,
     db,
     logs,
     env,
