@@ -26,7 +26,8 @@ export function subscribeToChanges(db: Database, services: Services, reloadKeys:
         services.revocations.remember(change.jti, change.exp);
         break;
       case 'artifact':
-        services.artifacts.invalidate(change.model, change.id);
+        if ('digest' in change) services.artifacts.invalidate(change.model, change.digest);
+        else services.artifacts.invalidateLegacy(change.model, change.id);
         break;
       case 'artifact-grant':
         services.artifacts.invalidateGrant(change.grantId);
