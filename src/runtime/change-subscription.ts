@@ -26,8 +26,7 @@ export function subscribeToChanges(db: Database, services: Services, reloadKeys:
         services.revocations.remember(change.jti, change.exp);
         break;
       case 'artifact':
-        if ('digest' in change) services.artifacts.invalidate(change.model, change.digest);
-        else services.artifacts.invalidateLegacy(change.model, change.id);
+        services.artifacts.invalidate(change.model, change.digest);
         break;
       case 'artifact-grant':
         services.artifacts.invalidateGrant(change.grantId);

@@ -52,6 +52,10 @@ export interface OidcArtifactServiceDeps {
  * sends (oidc-artifact.store.ts, which carries the digest), on every other instance; a row is also
  * dropped when it expires, after a minute whatever happens, and all of them when the notification
  * connection was lost. A read that raced a drop is not cached (the generation check).
+ *
+ * Rows an earlier version stored (plain id and payload) are not read as they are: that would send
+ * presented tokens to the database as query parameters, where logs and pg_stat_activity may keep
+ * them. `sealLegacyRows` rewrites them instead, at start-up and from the janitor.
  */
 export function createOidcArtifactService({ store, clock, idKey, payloadKey }: OidcArtifactServiceDeps) {
   const entries = new Map<string, Entry>();
@@ -204,8 +208,6 @@ export function createOidcArtifactService({ store, clock, idKey, payloadKey }: O
 
     /** Applies a change another instance (or this one) announced: the row stored under `digest`. */
     invalidate: forget,
-    /** The same, announced by a server of an earlier version (plain id) during a rolling upgrade. */
-    invalidateLegacy: (model: string, id: string): void => forget(model, digestOf(id)),
     invalidateGrant: forgetGrant,
     /** Drops everything (the notification connection was lost: changes may have been missed). */
     clear(): void {
