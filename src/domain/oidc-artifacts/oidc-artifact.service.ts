@@ -47,8 +47,7 @@ export interface OidcArtifactServiceDeps {
  * Sealing the whole payload keeps that true whatever a later oidc-provider adds to it.
  *
  * Rows read by id are kept in memory, opened, by digest: an API introspects the same opaque token
- * on every call that carries it, and after the first the answer costs one digest (~2 µs) and no
- * query. Every write drops its row here at once and, through the change notification its statement
+ * on every call that carries it, and after the first the answer costs no query and no digest. Every write drops its row here at once and, through the change notification its statement
  * sends (oidc-artifact.store.ts, which carries the digest), on every other instance; a row is also
  * dropped when it expires, after a minute whatever happens, and all of them when the notification
  * connection was lost. A read that raced a drop is not cached (the generation check).
@@ -59,9 +58,14 @@ export interface OidcArtifactServiceDeps {
  */
 export function createOidcArtifactService({ store, clock, idKey, payloadKey }: OidcArtifactServiceDeps) {
   const entries = new Map<string, Entry>();
+  // The digests of ids whose rows were found, so that a cache hit costs no HMAC at all (two lookups
+  // per introspection: the inspector's locate, then oidc-provider's find). A digest never changes:
+  // this is a memo, never stale, bounded like the cache; only ids that named a row get in.
+  const knownDigests = new Map<string, string>();
   let generation = 0;
   const key = (model: string, digest: string) => `${model}\u0000${digest}`;
   const digestOf = (value: string) => digestSecret(idKey, value);
+  const digestOfPresented = (id: string) => knownDigests.get(id) ?? digestOf(id);
   const boundTo = (model: string, digest: string) => `oidc artifact\u0000${model}\u0000${digest}`;
 
   function seal(model: string, digest: string, payload: ArtifactPayload): Record<string, unknown> {
@@ -118,11 +122,15 @@ export function createOidcArtifactService({ store, clock, idKey, payloadKey }: O
     forget(model, digest);
   }
 
-  /** Reads the rows with this digest among `models` (one query) and caches those that open. */
-  async function load(models: string[], digest: string): Promise<ArtifactRow[]> {
+  /** Reads the rows with this id among `models` (one query) and caches those that open. */
+  async function load(models: string[], id: string, digest: string): Promise<ArtifactRow[]> {
     const seen = generation;
     const rows = (await store.findRows(models, digest)).map(open).filter((row): row is ArtifactRow => !!row);
     remember(rows, seen);
+    if (rows.length) {
+      if (knownDigests.size >= CACHE_LIMIT) knownDigests.clear();
+      knownDigests.set(id, digest);
+    }
     return rows;
   }
 
@@ -148,10 +156,10 @@ export function createOidcArtifactService({ store, clock, idKey, payloadKey }: O
     },
 
     async find(model: string, id: string): Promise<ArtifactPayload | undefined> {
-      const digest = digestOf(id);
+      const digest = digestOfPresented(id);
       const hit = fresh(model, digest);
       if (hit) return copy(hit.payload);
-      const [row] = await load([model], digest);
+      const [row] = await load([model], id, digest);
       return row ? copy(row.payload) : undefined;
     },
 
@@ -160,10 +168,10 @@ export function createOidcArtifactService({ store, clock, idKey, payloadKey }: O
      * all of them, or none when one is cached. For tokens whose kind the caller cannot tell.
      */
     async locate(id: string, models: string[]): Promise<string | null> {
-      const digest = digestOf(id);
+      const digest = digestOfPresented(id);
       const cached = models.find((model) => fresh(model, digest));
       if (cached) return cached;
-      const rows = await load(models, digest);
+      const rows = await load(models, id, digest);
       return models.find((model) => rows.some((row) => row.model === model)) ?? null;
     },
 
@@ -213,6 +221,7 @@ export function createOidcArtifactService({ store, clock, idKey, payloadKey }: O
     clear(): void {
       generation++;
       entries.clear();
+      knownDigests.clear();
     },
   };
 }
