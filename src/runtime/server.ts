@@ -99,11 +99,14 @@ export async function startServer(config: Config, log: Logger, clock: Clock = sy
       Promise.all([services.artifacts.deleteExpired(), services.revocations.purgeExpired()]).catch((err) =>
         log.warn({ err }, 'purging expired rows failed'),
       );
-      // A server of an earlier version may still write plain rows during a rolling upgrade.
-      services.artifacts
-        .sealLegacyRows()
-        .then((rows) => rows && log.info({ rows }, 'digested the ids of stored oidc artifacts'))
-        .catch((err) => log.warn({ err }, 'digesting stored oidc artifacts failed'));
+      // A server of an earlier version may still write plain rows during a rolling upgrade (only on
+      // PostgreSQL: one process owns an embedded database, and it sealed them when it started).
+      if (db.kind === 'postgres') {
+        services.artifacts
+          .sealLegacyRows()
+          .then((rows) => rows && log.info({ rows }, 'digested the ids of stored oidc artifacts'))
+          .catch((err) => log.warn({ err }, 'digesting stored oidc artifacts failed'));
+      }
     }, JANITOR_INTERVAL_MS);
     janitor.unref();
     cleanups.push(() => clearInterval(janitor));

@@ -118,19 +118,23 @@ describe('opaque access tokens stored by an earlier version', () => {
     }
   });
 
-  it('written by a server of the earlier version while this one runs, are rewritten by the janitor', async () => {
-    const server = await startTestServer({ db, env });
-    try {
-      const setup = await opaqueClient(server);
-      const token = legacyValue();
-      await insertLegacyToken(server, setup, token);
-      expect(await server.services.artifacts.sealLegacyRows()).toBe(1);
-      expect(await artifactRows(server)).not.toContain(token);
-      expect((await introspect(server.url, setup, token)).body).toMatchObject({ active: true });
-    } finally {
-      await server.close();
-    }
-  });
+  // Only PostgreSQL is shared by servers of two versions: one process owns an embedded database.
+  it.skipIf(TEST_DB !== 'postgres')(
+    'written by a server of the earlier version while this one runs, are rewritten by the janitor [PostgreSQL]',
+    async () => {
+      const server = await startTestServer({ db, env });
+      try {
+        const setup = await opaqueClient(server);
+        const token = legacyValue();
+        await insertLegacyToken(server, setup, token);
+        expect(await server.services.artifacts.sealLegacyRows()).toBe(1);
+        expect(await artifactRows(server)).not.toContain(token);
+        expect((await introspect(server.url, setup, token)).body).toMatchObject({ active: true });
+      } finally {
+        await server.close();
+      }
+    },
+  );
 });
 
 describe.skipIf(TEST_DB !== 'postgres')(
