@@ -12,7 +12,11 @@ export type Change =
   | { kind: 'api'; identifier: string }
   | { kind: 'keys' }
   | { kind: 'revoked-token'; jti: string; exp: number }
-  | { kind: 'artifact'; model: string; id: string }
+  /**
+   * `digest` is the keyed digest of the artifact's id: the id itself may be a bearer token. (Servers
+   * of earlier versions announced `id`, for rows this version never reads: such a change drops nothing.)
+   */
+  | { kind: 'artifact'; model: string; digest: string }
   | { kind: 'artifact-grant'; grantId: string };
 
 export async function publishChange(tx: Tx, change: Change): Promise<void> {

@@ -1,4 +1,5 @@
 import {
+  type CipherKey,
   createCipheriv,
   createDecipheriv,
   createHmac,
@@ -22,6 +23,13 @@ export interface DerivedKeys {
   digestKey: KeyObject;
   /** AES-256-GCM key that encrypts private signing keys at rest */
   encryptionKey: Buffer;
+  /**
+   * keyed digest of oidc-provider's stored ids (opaque tokens, codes, sessions…): the database
+   * holds HMAC-SHA-256(id), never the bearer value (oidc-artifact.service.ts)
+   */
+  artifactIdKey: KeyObject;
+  /** AES-256-GCM key that seals oidc-provider's stored payloads, which carry bearer values too */
+  artifactPayloadKey: KeyObject;
   /** keys that sign oidc-provider's cookies */
   cookieKeys: string[];
   /** a value stored in the database to detect a server started with the wrong MASTER_KEY */
@@ -36,6 +44,8 @@ export function deriveKeys(master: Buffer): DerivedKeys {
   return {
     digestKey: createSecretKey(derive(master, 'secret digest v1')),
     encryptionKey: derive(master, 'signing key encryption v1'),
+    artifactIdKey: createSecretKey(derive(master, 'artifact id digest v1')),
+    artifactPayloadKey: createSecretKey(derive(master, 'artifact payload encryption v1')),
     cookieKeys: [derive(master, 'cookie signing v1').toString('base64url')],
     checkValue: derive(master, 'key check v1').subarray(0, 16).toString('base64url'),
   };
@@ -53,8 +63,11 @@ export function equalDigests(a: string, b: string): boolean {
   return left.length === right.length && timingSafeEqual(left, right);
 }
 
-/** AES-256-GCM; output is `v1.<iv>.<tag>.<ciphertext>` in base64url. */
-export function encrypt(key: Buffer, plaintext: string, associatedData: string): string {
+/**
+ * AES-256-GCM; output is `v1.<iv>.<tag>.<ciphertext>` in base64url. On a hot path pass a KeyObject:
+ * a Buffer key is imported again on every call (measured 26 µs against 13 µs per call).
+ */
+export function encrypt(key: CipherKey, plaintext: string, associatedData: string): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(associatedData));
@@ -62,7 +75,7 @@ export function encrypt(key: Buffer, plaintext: string, associatedData: string):
   return ['v1', iv, cipher.getAuthTag(), body].map((p) => (typeof p === 'string' ? p : p.toString('base64url'))).join('.');
 }
 
-export function decrypt(key: Buffer, sealed: string, associatedData: string): string {
+export function decrypt(key: CipherKey, sealed: string, associatedData: string): string {
   const [version, iv, tag, body] = sealed.split('.');
   if (version !== 'v1' || !iv || !tag || body === undefined) throw new Error('unrecognised ciphertext format');
   const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));

@@ -26,7 +26,7 @@ export function subscribeToChanges(db: Database, services: Services, reloadKeys:
         services.revocations.remember(change.jti, change.exp);
         break;
       case 'artifact':
-        services.artifacts.invalidate(change.model, change.id);
+        services.artifacts.invalidate(change.model, change.digest);
         break;
       case 'artifact-grant':
         services.artifacts.invalidateGrant(change.grantId);

@@ -46,6 +46,10 @@ export async function startServer(config: Config, log: Logger, clock: Clock = sy
     await verifyMasterKey(db, keys.checkValue);
 
     const services = createServices({ db, config, keys, clock });
+    // Opaque tokens and other artifacts stored by an earlier version (plain ids): digest and seal
+    // them before serving, so they keep working and the database stops holding them.
+    const sealed = await services.artifacts.sealLegacyRows();
+    if (sealed) log.info({ rows: sealed }, 'digested the ids of stored oidc artifacts');
     const createdKeys = await services.signingKeys.ensureKeys();
     if (createdKeys.length) log.info({ kids: createdKeys }, 'generated signing keys');
     await services.revocations.reload();
@@ -102,6 +106,14 @@ export async function startServer(config: Config, log: Logger, clock: Clock = sy
       Promise.all([services.artifacts.deleteExpired(), services.revocations.purgeExpired(), clientAuthThrottle?.purgeExpired()]).catch(
         (err) => log.warn({ err }, 'purging expired rows failed'),
       );
+      // A server of an earlier version may still write plain rows during a rolling upgrade (only on
+      // PostgreSQL: one process owns an embedded database, and it sealed them when it started).
+      if (db.kind === 'postgres') {
+        services.artifacts
+          .sealLegacyRows()
+          .then((rows) => rows && log.info({ rows }, 'digested the ids of stored oidc artifacts'))
+          .catch((err) => log.warn({ err }, 'digesting stored oidc artifacts failed'));
+      }
     }, JANITOR_INTERVAL_MS);
     janitor.unref();
     cleanups.push(() => clearInterval(janitor));

@@ -44,7 +44,12 @@ export function createServices(deps: { db: Database; config: Config; keys: Deriv
     activationDelaySeconds: config.keyActivationDelaySeconds,
   });
   const revocations = createTokenRevocationService({ store: createTokenRevocationStore(db), clock });
-  const artifacts = createOidcArtifactService({ store: createOidcArtifactStore(db, clock), clock });
+  const artifacts = createOidcArtifactService({
+    store: createOidcArtifactStore(db, clock),
+    clock,
+    idKey: keys.artifactIdKey,
+    payloadKey: keys.artifactPayloadKey,
+  });
   return { apis, applications, signingKeys, revocations, artifacts };
 }
 

@@ -1,35 +1,98 @@
+import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../../lib/clock.ts';
-import type { ArtifactPayload, ArtifactRow, OidcArtifactStore } from './oidc-artifact.store.ts';
+import { decrypt, digestSecret, encrypt } from '../../lib/secrets.ts';
+import type { ArtifactPayload, LegacyArtifact, OidcArtifactStore, StoredArtifact } from './oidc-artifact.store.ts';
 
 /** How many rows to keep in memory; the cache is emptied when it is full. */
 const CACHE_LIMIT = 10_000;
 /** A cached row is read again after this long even if no change was announced (a safety net). */
 const CACHE_MAX_AGE_MS = 60_000;
 
+/** A live row opened: its payload (with `consumed` when it was consumed) and what the cache needs. */
+export interface ArtifactRow {
+  model: string;
+  /** the keyed digest of the model's id */
+  digest: string;
+  payload: ArtifactPayload;
+  grantId: string | null;
+  expiresAt: Date | null;
+}
+
 interface Entry {
   row: ArtifactRow;
   cachedAt: number;
 }
 
+export interface OidcArtifactServiceDeps {
+  store: OidcArtifactStore;
+  clock: Clock;
+  /** HMAC key for the stored ids and user codes (DerivedKeys.artifactIdKey) */
+  idKey: KeyObject;
+  /** AES-256-GCM key for the stored payloads (DerivedKeys.artifactPayloadKey) */
+  payloadKey: KeyObject;
+}
+
 /**
- * oidc-provider's stored models (sessions, grants, codes, opaque tokens…), with the rows read by id
- * kept in memory. An API introspects the same opaque token on every call that carries it: after the
- * first, the answer costs no query. Every write drops its row here at once and, through the change
- * notification its statement sends (oidc-artifact.store.ts), on every other instance; a row is also
+ * oidc-provider's stored models (sessions, grants, codes, opaque tokens…).
+ *
+ * Nothing stored is a bearer value (DESIGN.md §5). A model's id is often one: an opaque access or
+ * refresh token, a code, a session cookie, an interaction uid, a request_uri. The row is keyed by
+ * HMAC-SHA-256 of the id under a key derived from the master key (as client secrets are), so a copy
+ * of the database neither reveals nor verifies a token; ids are only ever looked up by exact
+ * value, so the digest serves every lookup. The payload is sealed with AES-256-GCM, bound to its
+ * row (model and digest as associated data): it holds the id again (`jti`) and, for some models,
+ * other bearer values (an interaction's `deviceCode`, `parJti`, session `cookie` and `returnTo`, a
+ * device code's `userCode`) that oidc-provider needs back, including from `findByUserCode`, where
+ * the caller does not present the id. The device flow's user code is stored as a digest too.
+ * Sealing the whole payload keeps that true whatever a later oidc-provider adds to it.
+ *
+ * Rows read by id are kept in memory, opened, by digest: an API introspects the same opaque token
+ * on every call that carries it, and after the first the answer costs no query and no digest. Every write drops its row here at once and, through the change notification its statement
+ * sends (oidc-artifact.store.ts, which carries the digest), on every other instance; a row is also
  * dropped when it expires, after a minute whatever happens, and all of them when the notification
  * connection was lost. A read that raced a drop is not cached (the generation check).
+ *
+ * Rows an earlier version stored (plain id and payload) are not read as they are: that would send
+ * presented tokens to the database as query parameters, where logs and pg_stat_activity may keep
+ * them. `sealLegacyRows` rewrites them instead, at start-up and from the janitor.
  */
-export function createOidcArtifactService({ store, clock }: { store: OidcArtifactStore; clock: Clock }) {
+export function createOidcArtifactService({ store, clock, idKey, payloadKey }: OidcArtifactServiceDeps) {
   const entries = new Map<string, Entry>();
+  // The digests of ids whose rows were found, so that a cache hit costs no HMAC at all (two lookups
+  // per introspection: the inspector's locate, then oidc-provider's find). A digest never changes:
+  // this is a memo, never stale, bounded like the cache; only ids that named a row get in.
+  const knownDigests = new Map<string, string>();
   let generation = 0;
-  const key = (model: string, id: string) => `${model}\u0000${id}`;
+  const key = (model: string, digest: string) => `${model}\u0000${digest}`;
+  const digestOf = (value: string) => digestSecret(idKey, value);
+  const digestOfPresented = (id: string) => knownDigests.get(id) ?? digestOf(id);
+  const boundTo = (model: string, digest: string) => `oidc artifact\u0000${model}\u0000${digest}`;
 
-  function fresh(model: string, id: string): ArtifactRow | undefined {
-    const entry = entries.get(key(model, id));
+  function seal(model: string, digest: string, payload: ArtifactPayload): Record<string, unknown> {
+    return { sealed: encrypt(payloadKey, JSON.stringify(payload), boundTo(model, digest)) };
+  }
+
+  /** The payload of a stored row, or undefined when it does not open (not sealed here for this row). */
+  function open(row: StoredArtifact): ArtifactRow | undefined {
+    const sealed = (row.payload as { sealed?: unknown } | null)?.sealed;
+    if (typeof sealed !== 'string') return undefined;
+    let payload: ArtifactPayload;
+    try {
+      payload = JSON.parse(decrypt(payloadKey, sealed, boundTo(row.model, row.id))) as ArtifactPayload;
+    } catch {
+      // Tampered, or moved to another row: a forged row must not become a token.
+      return undefined;
+    }
+    if (row.consumedAt) payload = { ...payload, consumed: Math.floor(row.consumedAt.getTime() / 1000) };
+    return { model: row.model, digest: row.id, payload, grantId: row.grantId, expiresAt: row.expiresAt };
+  }
+
+  function fresh(model: string, digest: string): ArtifactRow | undefined {
+    const entry = entries.get(key(model, digest));
     if (!entry) return undefined;
     const now = clock.now().getTime();
     if ((entry.row.expiresAt && entry.row.expiresAt.getTime() <= now) || now - entry.cachedAt > CACHE_MAX_AGE_MS) {
-      entries.delete(key(model, id));
+      entries.delete(key(model, digest));
       return undefined;
     }
     return entry.row;
@@ -39,12 +102,12 @@ export function createOidcArtifactService({ store, clock }: { store: OidcArtifac
     if (seen !== generation) return;
     if (entries.size + rows.length > CACHE_LIMIT) entries.clear();
     const cachedAt = clock.now().getTime();
-    for (const row of rows) entries.set(key(row.model, row.id), { row, cachedAt });
+    for (const row of rows) entries.set(key(row.model, row.digest), { row, cachedAt });
   }
 
-  function forget(model: string, id: string): void {
+  function forget(model: string, digest: string): void {
     generation++;
-    entries.delete(key(model, id));
+    entries.delete(key(model, digest));
   }
 
   function forgetGrant(grantId: string): void {
@@ -53,26 +116,51 @@ export function createOidcArtifactService({ store, clock }: { store: OidcArtifac
   }
 
   /** A write drops the row before (no read may cache the old row meanwhile) and after it. */
-  async function writeThrough(model: string, id: string, write: () => Promise<void>): Promise<void> {
-    forget(model, id);
+  async function writeThrough(model: string, digest: string, write: () => Promise<void>): Promise<void> {
+    forget(model, digest);
     await write();
-    forget(model, id);
+    forget(model, digest);
+  }
+
+  /** Reads the rows with this id among `models` (one query) and caches those that open. */
+  async function load(models: string[], id: string, digest: string): Promise<ArtifactRow[]> {
+    const seen = generation;
+    const rows = (await store.findRows(models, digest)).map(open).filter((row): row is ArtifactRow => !!row);
+    remember(rows, seen);
+    if (rows.length) {
+      if (knownDigests.size >= CACHE_LIMIT) knownDigests.clear();
+      knownDigests.set(id, digest);
+    }
+    return rows;
   }
 
   // Callers (oidc-provider's models) get their own copy of the top level.
   const copy = (payload: ArtifactPayload): ArtifactPayload => ({ ...payload });
+  const text = (v: unknown) => (typeof v === 'string' ? v : null);
+
+  /** What a row is stored as: digests and a sealed payload. */
+  function toStored(model: string, id: string, payload: ArtifactPayload) {
+    const digest = digestOf(id);
+    const userCode = text(payload.userCode);
+    return {
+      digest,
+      payload: seal(model, digest, payload),
+      columns: { grantId: text(payload.grantId), userCode: userCode === null ? null : digestOf(userCode), uid: text(payload.uid) },
+    };
+  }
 
   return {
-    upsert: (model: string, id: string, payload: ArtifactPayload, expiresInSeconds: number | undefined): Promise<void> =>
-      writeThrough(model, id, () => store.upsert(model, id, payload, expiresInSeconds)),
+    upsert(model: string, id: string, payload: ArtifactPayload, expiresInSeconds: number | undefined): Promise<void> {
+      const stored = toStored(model, id, payload);
+      return writeThrough(model, stored.digest, () => store.upsert(model, stored.digest, stored.payload, stored.columns, expiresInSeconds));
+    },
 
     async find(model: string, id: string): Promise<ArtifactPayload | undefined> {
-      const hit = fresh(model, id);
+      const digest = digestOfPresented(id);
+      const hit = fresh(model, digest);
       if (hit) return copy(hit.payload);
-      const seen = generation;
-      const rows = await store.findRows([model], id);
-      remember(rows, seen);
-      return rows[0] ? copy(rows[0].payload) : undefined;
+      const [row] = await load([model], id, digest);
+      return row ? copy(row.payload) : undefined;
     },
 
     /**
@@ -80,19 +168,31 @@ export function createOidcArtifactService({ store, clock }: { store: OidcArtifac
      * all of them, or none when one is cached. For tokens whose kind the caller cannot tell.
      */
     async locate(id: string, models: string[]): Promise<string | null> {
-      const cached = models.find((model) => fresh(model, id));
+      const digest = digestOfPresented(id);
+      const cached = models.find((model) => fresh(model, digest));
       if (cached) return cached;
-      const seen = generation;
-      const rows = await store.findRows(models, id);
-      remember(rows, seen);
+      const rows = await load(models, id, digest);
       return models.find((model) => rows.some((row) => row.model === model)) ?? null;
     },
 
-    findByUserCode: (model: string, userCode: string) => store.findByUserCode(model, userCode),
-    findByUid: (model: string, uid: string) => store.findByUid(model, uid),
+    async findByUserCode(model: string, userCode: string): Promise<ArtifactPayload | undefined> {
+      const row = await store.findByUserCode(model, digestOf(userCode));
+      return row ? open(row)?.payload : undefined;
+    },
+    /** A session's uid is no bearer value (never sent to a user agent): it is stored as it is. */
+    async findByUid(model: string, uid: string): Promise<ArtifactPayload | undefined> {
+      const row = await store.findByUid(model, uid);
+      return row ? open(row)?.payload : undefined;
+    },
 
-    consume: (model: string, id: string): Promise<void> => writeThrough(model, id, () => store.consume(model, id)),
-    destroy: (model: string, id: string): Promise<void> => writeThrough(model, id, () => store.destroy(model, id)),
+    consume(model: string, id: string): Promise<void> {
+      const digest = digestOf(id);
+      return writeThrough(model, digest, () => store.consume(model, digest));
+    },
+    destroy(model: string, id: string): Promise<void> {
+      const digest = digestOf(id);
+      return writeThrough(model, digest, () => store.destroy(model, digest));
+    },
 
     async revokeByGrantId(grantId: string): Promise<void> {
       forgetGrant(grantId);
@@ -102,13 +202,26 @@ export function createOidcArtifactService({ store, clock }: { store: OidcArtifac
 
     deleteExpired: () => store.deleteExpired(),
 
-    /** Applies a change another instance (or this one) announced. */
+    /**
+     * Rewrites rows stored before ids were digested (plain id, user code and payload) into the
+     * current form, so their tokens keep working and the database stops holding them. Run at
+     * start-up and by the janitor (a server of an earlier version may write such rows during a
+     * rolling upgrade); returns how many rows it rewrote.
+     */
+    sealLegacyRows: (): Promise<number> =>
+      store.sealLegacyRows((row: LegacyArtifact) => {
+        const stored = toStored(row.model, row.id, row.payload as ArtifactPayload);
+        return { id: stored.digest, payload: stored.payload, userCode: stored.columns.userCode };
+      }),
+
+    /** Applies a change another instance (or this one) announced: the row stored under `digest`. */
     invalidate: forget,
     invalidateGrant: forgetGrant,
     /** Drops everything (the notification connection was lost: changes may have been missed). */
     clear(): void {
       generation++;
       entries.clear();
+      knownDigests.clear();
     },
   };
 }

@@ -1,5 +1,6 @@
 import { CHANGES_CHANNEL, type Change } from '../../db/changes.ts';
 import type { Database } from '../../db/database.ts';
+import { MIGRATION_LOCK_KEY } from '../../db/migrator.ts';
 import type { Clock } from '../../lib/clock.ts';
 
 /** A stored oidc-provider model instance (session, grant, code, opaque token, interaction…). */
@@ -10,37 +11,75 @@ export type ArtifactPayload = Record<string, unknown> & {
   consumed?: number;
 };
 
-/** A live row: its payload (with `consumed` when it was consumed) and what the cache needs. */
-export interface ArtifactRow {
+/**
+ * A live row as stored. `id` is the keyed digest of the model's id and `payload` is sealed
+ * (oidc-artifact.service.ts), except in a row written before ids were digested (see `sealLegacyRows`).
+ */
+export interface StoredArtifact {
   model: string;
   id: string;
-  payload: ArtifactPayload;
+  payload: unknown;
   grantId: string | null;
   expiresAt: Date | null;
+  consumedAt: Date | null;
+}
+
+/** The columns the find-by lookups and the janitor use, beside the payload. */
+export interface ArtifactColumns {
+  grantId: string | null;
+  /** keyed digest of the device flow's user code */
+  userCode: string | null;
+  uid: string | null;
+}
+
+/** A row written before ids were digested: plain id, plain user code, plain payload. */
+export interface LegacyArtifact {
+  model: string;
+  id: string;
+  payload: Record<string, unknown>;
+  userCode: string | null;
 }
 
 /**
  * Storage behind oidc-provider's adapter contract, one table for every model
- * (https://github.com/panva/node-oidc-provider/blob/main/example/my_adapter.js). Expired rows are
- * invisible to reads and removed by `deleteExpired`. Every write announces itself (pg_notify in the
- * same statement, so only when a row changed and only if it commits): each instance caches rows it
- * read (oidc-artifact.service.ts) and drops them when told.
+ * (https://github.com/panva/node-oidc-provider/blob/main/example/my_adapter.js). It stores what the
+ * service gives it: digests and sealed payloads, never a bearer value. Expired rows are invisible to
+ * reads and removed by `deleteExpired`. Every write announces itself (pg_notify in the same
+ * statement, so only when a row changed and only if it commits): each instance caches rows it read
+ * (oidc-artifact.service.ts) and drops them when told.
  */
-export function createOidcArtifactStore(db: Pick<Database, 'prisma' | 'sql'>, clock: Clock) {
+export function createOidcArtifactStore(db: Pick<Database, 'prisma' | 'sql' | 'rawTransaction'>, clock: Clock) {
   const { prisma, sql } = db;
   const live = () => ({ OR: [{ expiresAt: null }, { expiresAt: { gt: clock.now() } }] });
-  const withConsumed = (row: { payload: unknown; consumedAt: Date | null }): ArtifactPayload => {
-    const payload = row.payload as ArtifactPayload;
-    return row.consumedAt ? { ...payload, consumed: Math.floor(row.consumedAt.getTime() / 1000) } : payload;
-  };
-  const changed = (model: string, id: string) => JSON.stringify({ kind: 'artifact', model, id } satisfies Change);
+  // The announced id is the digest the row is stored under: a notification never carries a token.
+  const changed = (model: string, id: string) => JSON.stringify({ kind: 'artifact', model, digest: id } satisfies Change);
+  const fromPrisma = (row: {
+    model: string;
+    id: string;
+    payload: unknown;
+    grantId: string | null;
+    expiresAt: Date | null;
+    consumedAt: Date | null;
+  }): StoredArtifact => ({
+    model: row.model,
+    id: row.id,
+    payload: row.payload,
+    grantId: row.grantId,
+    expiresAt: row.expiresAt,
+    consumedAt: row.consumedAt,
+  });
 
   // The statements on the token paths (issue, introspect, revoke) go to the driver directly (see
   // Database.sql); the rare ones keep Prisma's query builder.
   return {
-    async upsert(model: string, id: string, payload: ArtifactPayload, expiresInSeconds: number | undefined): Promise<void> {
+    async upsert(
+      model: string,
+      id: string,
+      payload: Record<string, unknown>,
+      columns: ArtifactColumns,
+      expiresInSeconds: number | undefined,
+    ): Promise<void> {
       const expiresAt = expiresInSeconds ? new Date(clock.now().getTime() + expiresInSeconds * 1000).toISOString() : null;
-      const text = (v: unknown) => (typeof v === 'string' ? v : null);
       // One statement, atomic under concurrency (Prisma's upsert is a read then a write).
       await sql(
         `WITH written AS (
@@ -55,9 +94,9 @@ export function createOidcArtifactStore(db: Pick<Database, 'prisma' | 'sql'>, cl
           model,
           id,
           JSON.stringify(payload),
-          text(payload.grantId),
-          text(payload.userCode),
-          text(payload.uid),
+          columns.grantId,
+          columns.userCode,
+          columns.uid,
           expiresAt,
           CHANGES_CHANNEL,
           changed(model, id),
@@ -65,7 +104,7 @@ export function createOidcArtifactStore(db: Pick<Database, 'prisma' | 'sql'>, cl
       );
     },
     /** The live rows with this id among `models` (an id belongs to one model, but callers may not know which). */
-    async findRows(models: string[], id: string): Promise<ArtifactRow[]> {
+    async findRows(models: string[], id: string): Promise<StoredArtifact[]> {
       const rows = await sql<{
         model: string;
         id: string;
@@ -81,18 +120,19 @@ export function createOidcArtifactStore(db: Pick<Database, 'prisma' | 'sql'>, cl
       return rows.map((row) => ({
         model: row.model,
         id: row.id,
-        payload: withConsumed({ payload: row.payload, consumedAt: row.consumed_at }),
+        payload: row.payload,
         grantId: row.grant_id,
         expiresAt: row.expires_at,
+        consumedAt: row.consumed_at,
       }));
     },
-    async findByUserCode(model: string, userCode: string): Promise<ArtifactPayload | undefined> {
+    async findByUserCode(model: string, userCode: string): Promise<StoredArtifact | undefined> {
       const row = await prisma.oidcArtifact.findFirst({ where: { model, userCode, ...live() } });
-      return row ? withConsumed(row) : undefined;
+      return row ? fromPrisma(row) : undefined;
     },
-    async findByUid(model: string, uid: string): Promise<ArtifactPayload | undefined> {
+    async findByUid(model: string, uid: string): Promise<StoredArtifact | undefined> {
       const row = await prisma.oidcArtifact.findFirst({ where: { model, uid, ...live() } });
-      return row ? withConsumed(row) : undefined;
+      return row ? fromPrisma(row) : undefined;
     },
     async consume(model: string, id: string): Promise<void> {
       await sql(
@@ -120,6 +160,43 @@ export function createOidcArtifactStore(db: Pick<Database, 'prisma' | 'sql'>, cl
     async deleteExpired(): Promise<number> {
       const { count } = await prisma.oidcArtifact.deleteMany({ where: { expiresAt: { lte: clock.now() } } });
       return count;
+    },
+
+    /**
+     * Rewrites rows stored the old way (plain id and payload: no `sealed` key) through `convert`,
+     * `batchSize` rows per transaction, and returns how many it rewrote. Idempotent and safe while
+     * other instances run: each batch holds the migration lock (one instance at a time) and locks
+     * its rows, and a row whose new id is taken already (written since by upgraded code) keeps that
+     * newer row. A server of an earlier version may still write old rows during a rolling upgrade:
+     * the janitor calls this again.
+     */
+    async sealLegacyRows(
+      convert: (row: LegacyArtifact) => { id: string; payload: Record<string, unknown>; userCode: string | null },
+      batchSize = 500,
+    ): Promise<number> {
+      let total = 0;
+      for (;;) {
+        const count = await db.rawTransaction(async (tx) => {
+          await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY.toString()]);
+          const rows = await tx.query<{ model: string; id: string; payload: Record<string, unknown>; user_code: string | null }>(
+            `SELECT model, id, payload, user_code FROM oidc_artifacts WHERE NOT (payload ? 'sealed') LIMIT $1 FOR UPDATE`,
+            [batchSize],
+          );
+          for (const row of rows) {
+            const next = convert({ model: row.model, id: row.id, payload: row.payload, userCode: row.user_code });
+            await tx.query(
+              `WITH legacy AS (DELETE FROM oidc_artifacts WHERE model = $1 AND id = $2 RETURNING grant_id, uid, expires_at, consumed_at)
+               INSERT INTO oidc_artifacts (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at)
+               SELECT $1, $3, $4::jsonb, grant_id, $5, uid, expires_at, consumed_at FROM legacy
+               ON CONFLICT (model, id) DO NOTHING`,
+              [row.model, row.id, next.id, JSON.stringify(next.payload), next.userCode],
+            );
+          }
+          return rows.length;
+        });
+        total += count;
+        if (count < batchSize) return total;
+      }
     },
   };
 }
