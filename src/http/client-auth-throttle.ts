@@ -20,11 +20,14 @@ import { OIDC_ROUTES } from '../oidc/routes.ts';
  *   so blocks reveal no ids) and per IP (an IPv6 /64), in fixed one-minute windows. The failure
  *   after the limit starts a block; each further block of the same id or IP within a day lasts
  *   twice as long, up to a bound. While blocked, failures are answered 429 with `Retry-After`.
- * - Counts and blocks live in the database (`client_auth_throttle`, an UNLOGGED table) so every
- *   instance sharing a PostgreSQL database agrees; on PGlite one process owns the database and they
- *   live in memory. Each instance also remembers the blocks it has seen in memory, so a blocked
- *   source's further failures cost no query at all; below the limit a failure costs one upsert per
- *   counted key.
+ * - Each instance counts every failure in memory. On PostgreSQL it also adds its counts to the
+ *   shared ones in the database (`client_auth_throttle`, an UNLOGGED table), every `forwardEvery`
+ *   failures of a key (a fifth of its limit) rather than every one, so all instances agree within
+ *   that margin while a flood costs at most one upsert per `forwardEvery` failures of one key, and
+ *   none for keys seen once (made-up client ids from many addresses: an anonymous request never
+ *   turns into a write). On PGlite one process owns the database: memory is the whole truth. Each
+ *   instance also remembers the blocks it has seen, so a blocked source's further failures cost no
+ *   query at all.
  * - If the database cannot be reached the counts fall back to this process's memory
  *   (`insuranceLimiter`): failures stay failures, the throttle works per instance.
  *
@@ -79,10 +82,18 @@ const LOCAL_BLOCKS_MAX = 100_000;
 const LONGEST_PLAIN_KEY = 100;
 const LOGGED_CLIENT_ID_CHARS = 200;
 
+/** Counts reach the shared store every this-many failures of a key: a fifth of the limit. */
+const FORWARD_FRACTION = 5;
+
 interface Dimension {
   name: 'client_id' | 'ip';
   maxFailures: number;
-  failures: RateLimiterAbstract;
+  /** this instance's own count, the one every failure goes to (no query) */
+  local: RateLimiterAbstract;
+  /** the count all instances share (PostgreSQL), or null when memory is the whole truth (PGlite) */
+  shared: RateLimiterAbstract | null;
+  /** how many local failures of a key are added to the shared count at once */
+  forwardEvery: number;
 }
 
 interface Subject {
@@ -117,14 +128,19 @@ export function createClientAuthThrottle({ config, store }: ClientAuthThrottleDe
     });
   };
 
+  const dimension = (name: Dimension['name'], keyPrefix: string, maxFailures: number): Dimension => ({
+    name,
+    maxFailures,
+    local: new RateLimiterMemory({ keyPrefix, points: maxFailures, duration: WINDOW_SECONDS }),
+    shared: pgClient ? limiter(keyPrefix, maxFailures, WINDOW_SECONDS) : null,
+    forwardEvery: Math.max(1, Math.floor(maxFailures / FORWARD_FRACTION)),
+  });
   const dimensions: Dimension[] = [];
   if (config.maxFailuresPerClientPerMinute > 0) {
-    const maxFailures = config.maxFailuresPerClientPerMinute;
-    dimensions.push({ name: 'client_id', maxFailures, failures: limiter('client_auth_id', maxFailures, WINDOW_SECONDS) });
+    dimensions.push(dimension('client_id', 'client_auth_id', config.maxFailuresPerClientPerMinute));
   }
   if (config.maxFailuresPerIpPerMinute > 0) {
-    const maxFailures = config.maxFailuresPerIpPerMinute;
-    dimensions.push({ name: 'ip', maxFailures, failures: limiter('client_auth_ip', maxFailures, WINDOW_SECONDS) });
+    dimensions.push(dimension('ip', 'client_auth_ip', config.maxFailuresPerIpPerMinute));
   }
   const blocksSoFar = limiter('client_auth_blocks', Number.MAX_SAFE_INTEGER, BLOCK_MEMORY_SECONDS);
   /** key → end of its block (ms since the epoch), as this instance knows it */
@@ -157,44 +173,68 @@ export function createClientAuthThrottle({ config, store }: ClientAuthThrottleDe
     return Math.min(config.blockSeconds * 2 ** Math.min(nth - 1, 30), config.maxBlockSeconds);
   }
 
+  /**
+   * Adds `points` failures to `limiter`'s count of `key`: the count after it, and whether it is now
+   * over the limit (`msBeforeNext`: how long the window or the block still runs). Null when the
+   * store failed (insurance included): the failure is then not counted there.
+   */
+  async function consume(ctx: Context, limiter: RateLimiterAbstract, key: string, points: number) {
+    try {
+      const res = await limiter.consume(key, points);
+      return { consumed: res.consumedPoints, over: false, msBeforeNext: res.msBeforeNext };
+    } catch (outcome) {
+      if (outcome instanceof RateLimiterRes) return { consumed: outcome.consumedPoints, over: true, msBeforeNext: outcome.msBeforeNext };
+      ctx.state.log.warn({ err: outcome }, 'client authentication throttle: counting failed');
+      return null;
+    }
+  }
+
   /** Counts one failure of `subject`; the milliseconds it is now blocked for (0: not blocked). */
   async function countFailure(ctx: Context, subject: Subject, clientId: string | undefined): Promise<number> {
     const { dimension, key } = subject;
-    try {
-      await dimension.failures.consume(key);
-      return 0;
-    } catch (outcome) {
-      if (!(outcome instanceof RateLimiterRes)) {
-        ctx.state.log.warn({ err: outcome }, 'client authentication throttle: counting failed');
-        return 0;
-      }
-      if (outcome.consumedPoints !== dimension.maxFailures + 1) {
-        // Blocked already: by another instance, or by this one before it forgot (restart, eviction).
-        localBlocks.set(key, Date.now() + outcome.msBeforeNext);
-        return outcome.msBeforeNext;
-      }
-      // This failure is the one over the limit (the store counts atomically, so exactly one
-      // request, on one instance, sees it): start the block here and say so once.
-      const seconds = await nextBlockSeconds(key);
-      try {
-        await dimension.failures.block(key, seconds);
-      } catch (err) {
-        ctx.state.log.warn({ err }, 'client authentication throttle: storing a block failed');
-      }
-      localBlocks.set(key, Date.now() + seconds * 1000);
-      ctx.state.log.info(
-        {
-          limit: dimension.name,
-          clientId: clientId === undefined ? undefined : clientId.slice(0, LOGGED_CLIENT_ID_CHARS),
-          ip: ctx.ip,
-          maxFailuresPerMinute: dimension.maxFailures,
-          blockSeconds: seconds,
-          path: ctx.path,
-        },
-        'client authentication blocked: too many failures',
-      );
-      return seconds * 1000;
+    const { maxFailures, forwardEvery } = dimension;
+    const local = await consume(ctx, dimension.local, key, 1);
+    if (!local) return 0;
+    // This instance's failures reach the shared count in steps of forwardEvery; the one that takes
+    // the local count over the limit takes whatever is left of its step along.
+    let shared: Awaited<ReturnType<typeof consume>> = null;
+    let forwarded = 0;
+    if (dimension.shared && (local.consumed % forwardEvery === 0 || local.consumed === maxFailures + 1)) {
+      forwarded = local.consumed % forwardEvery || forwardEvery;
+      shared = await consume(ctx, dimension.shared, key, forwarded);
     }
+    const over = shared ? shared.over : local.over;
+    if (!over) return 0;
+    // The shared store counts atomically, so exactly one forwarded step, on one instance, takes it
+    // over the limit; without one (PGlite, or the store failed) the local count decides.
+    const crossedHere = shared ? shared.consumed - forwarded <= maxFailures : local.consumed === maxFailures + 1;
+    if (!crossedHere) {
+      // Blocked already: by another instance, or by this one before it forgot (restart, eviction).
+      const ms = (shared ?? local).msBeforeNext;
+      localBlocks.set(key, Date.now() + ms);
+      return ms;
+    }
+    // This failure is the one over the limit (the shared store counts atomically, so exactly one
+    // forwarded step, on one instance, crosses it): start the block here and say so once.
+    const seconds = await nextBlockSeconds(key);
+    try {
+      await Promise.all([dimension.local.block(key, seconds), dimension.shared?.block(key, seconds)]);
+    } catch (err) {
+      ctx.state.log.warn({ err }, 'client authentication throttle: storing a block failed');
+    }
+    localBlocks.set(key, Date.now() + seconds * 1000);
+    ctx.state.log.info(
+      {
+        limit: dimension.name,
+        clientId: clientId === undefined ? undefined : clientId.slice(0, LOGGED_CLIENT_ID_CHARS),
+        ip: ctx.ip,
+        maxFailuresPerMinute: dimension.maxFailures,
+        blockSeconds: seconds,
+        path: ctx.path,
+      },
+      'client authentication blocked: too many failures',
+    );
+    return seconds * 1000;
   }
 
   async function recordFailure(ctx: Context, clientId: string | undefined): Promise<number> {

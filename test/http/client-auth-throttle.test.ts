@@ -232,6 +232,26 @@ describe('client authentication throttle', () => {
       counter.restore();
     }
   });
+  it('costs no database statement for failures that each present a new client id from a new address [default limits]', async () => {
+    // Default limits (20 per client id, 100 per address): counts are shared in steps of 4 and 20.
+    const server = await startTestServer({ env: { TRUST_PROXY: 'true' } });
+    const counter = countStatements(server.database);
+    try {
+      const flood = Array.from({ length: 100 }, (_, i) => {
+        const endpoint: Endpoint = { ...(ENDPOINTS[[0, 2, 3][i % 3] as number] as Endpoint), server: () => server };
+        return () => attempt(endpoint, { clientId: `made-up-${i}-${wrongSecret().slice(5, 15)}`, clientSecret: wrongSecret() }, freshIp());
+      });
+      for (let i = 0; i < flood.length; i += 20) {
+        for (const res of await Promise.all(flood.slice(i, i + 20).map((send) => send()))) expect(res.status).toBe(401);
+      }
+      // Counts reach the shared store only in steps of a fifth of a limit (src/http/client-auth-
+      // throttle.ts): a key seen once never does, so this anonymous flood writes nothing.
+      expect(counter.take(), 'statements during a flood of one-off client ids and addresses').toBe(0);
+    } finally {
+      counter.restore();
+      await server.close();
+    }
+  });
   // Only PostgreSQL keeps the counts in the database; PGlite keeps them in memory.
   it.runIf(TEST_DB === 'postgres')('keeps counting in memory while its statements fail, answering 401 then 429, never 500', async () => {
     const client = await makeMachineSetup(fast.services);

@@ -10,11 +10,17 @@ import { FORM, send } from '../support/tokens.ts';
  * keeps an index of the client ids that exist (src/domain/applications/application.cache.ts); an
  * id it does not know costs no query, except under a small global budget (20 lookups a second,
  * for a client created a moment ago on another instance). A wrong secret for a known client costs
- * none at all. Before the index, every unknown id was one query.
+ * no lookup at all. Before the index, every unknown id was one query.
+ *
+ * On PostgreSQL the failure throttle (src/http/client-auth-throttle.ts) shares its counts with the
+ * other instances in steps of a fifth of a limit, and stops counting a source once it is blocked:
+ * a few statements per flood, never one per request (`THROTTLE_ALLOWANCE`).
  */
 const MISS_BUDGET_PER_SECOND = 20;
 const FLOOD = 300;
 const CONCURRENCY = 16;
+/** Statements the throttle may send for a whole flood from one address (steps, the block). */
+const THROTTLE_ALLOWANCE = 30;
 
 async function flood(count: number, request: (i: number) => Promise<unknown>): Promise<number> {
   const started = performance.now();
@@ -71,7 +77,7 @@ describe('floods of failed client authentication cost no query per request (issu
           statuses.add(res.status);
         });
         expect([...statuses].every((s) => s === 401 || s === 429)).toBe(true);
-        const allowed = MISS_BUDGET_PER_SECOND * (1 + Math.ceil(seconds));
+        const allowed = MISS_BUDGET_PER_SECOND * (1 + Math.ceil(seconds)) + THROTTLE_ALLOWANCE;
         expect(statements.count, `${statements.count} statements for ${FLOOD} requests in ${seconds.toFixed(2)} s`).toBeLessThanOrEqual(
           allowed,
         );
@@ -82,7 +88,7 @@ describe('floods of failed client authentication cost no query per request (issu
     });
   }
 
-  it('answers wrong secrets for a known client from memory', async () => {
+  it('answers wrong secrets for a known client without a lookup', async () => {
     const statements = countStatements();
     try {
       await flood(FLOOD, async (i) => {
@@ -93,7 +99,7 @@ describe('floods of failed client authentication cost no query per request (issu
         });
         expect([401, 429]).toContain(res.status);
       });
-      expect(statements.count).toBe(0);
+      expect(statements.count).toBeLessThanOrEqual(THROTTLE_ALLOWANCE);
     } finally {
       statements.restore();
     }
