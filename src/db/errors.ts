@@ -86,10 +86,12 @@ function saysUnavailable(e: ErrorLike): boolean {
 }
 
 /**
- * What an outage log line says about its error: a code, and the driver's or socket's own message
- * (Prisma's messages can quote the call that failed, so theirs is left out). No query, no parameter.
+ * What an outage log line says about its error: its code as `reason` (a field named `code` is
+ * blanked by the log redaction, which takes it for an authorization code), and the driver's or
+ * socket's own message (Prisma's can quote the call that failed, so theirs is left out). No query,
+ * no parameter.
  */
-export function describeUnavailable(err: unknown): { code?: string; message?: string } {
+export function describeUnavailable(err: unknown): { reason?: string; message?: string } {
   const found = findUnavailable(err);
   if (!found) return {};
   const code =
@@ -101,7 +103,7 @@ export function describeUnavailable(err: unknown): { code?: string; message?: st
           ? found.kind
           : undefined;
   const message = typeof found.message === 'string' && !(code && PRISMA_CODES.has(code)) ? found.message : undefined;
-  return { ...(code ? { code } : {}), ...(message ? { message } : {}) };
+  return { ...(code ? { reason: code } : {}), ...(message ? { message } : {}) };
 }
 
 /** An outage shorter than this apart from the previous failure belongs to the same burst. */
