@@ -13,7 +13,9 @@ import { OIDC_ROUTES } from './routes.ts';
  *   invalid_client (the library answers `invalid_request`). A Basic header that cannot be parsed
  *   at all stays `invalid_request` ("otherwise malformed");
  * - every 401 carries `WWW-Authenticate` (RFC 7235 §3.1), also when the client authenticated in
- *   the body with client_secret_post (the library adds it only for the Basic header).
+ *   the body with client_secret_post (the library adds it only for the Basic header);
+ * - a `server_error` the database's absence caused is a 503 `temporarily_unavailable` with
+ *   Retry-After (see noteProviderServerError).
  */
 const GRANT_NOT_ALLOWED = 'requested grant type is not allowed for this client';
 const NO_CLIENT_AUTH = new Set([
@@ -36,7 +38,7 @@ function isClientAuthFailure(ctx: Context, description: unknown): boolean {
 }
 
 export interface ProtocolErrorOptions {
-  /** told of every request answered 503 because the database is away (it logs once per burst) */
+  /** told of every request the database's absence failed (it logs once per burst) */
   onUnavailable?: (err: unknown) => void;
 }
 
@@ -44,10 +46,14 @@ export function normalizeProtocolErrors(issuer: string, options: ProtocolErrorOp
   return async function normalizeProtocolErrorsMiddleware(ctx: Context, next: Next): Promise<void> {
     await next();
     const outage = providerOutages.get(ctx);
-    if (outage !== undefined && ctx.status === 500) {
+    if (outage !== undefined) {
       options.onUnavailable?.(outage);
-      await sendTemporarilyUnavailable(ctx);
-      return;
+      // TODO(sign-in): the authorization endpoint redirects its server_error to the client
+      // (lib/shared/authorization_error_handler.js); that redirect is left as it is for now.
+      if (ctx.status === 500) {
+        await sendTemporarilyUnavailable(ctx);
+        return;
+      }
     }
     const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined;
     if (!body || typeof body !== 'object' || typeof body.error !== 'string') return;
