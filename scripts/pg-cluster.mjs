@@ -1,11 +1,12 @@
 // Throwaway PostgreSQL cluster on a free loopback port, for tests, CI and the benchmark.
 // PostgreSQL's server binaries are installed on our machines but no server runs (DESIGN.md §1).
 // As root, initdb and postgres must run as the `postgres` system user.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 export function findPgBin() {
   if (process.env.PG_BIN) return process.env.PG_BIN;
@@ -35,15 +36,33 @@ export function freePort() {
 
 const isRoot = process.getuid?.() === 0;
 
+const execFileAsync = promisify(execFile);
+
+/** pg_ctl and initdb waits are bounded (`-t`), and so is the command itself: never a hung test. */
+const COMMAND_TIMEOUT_MS = 90_000;
+
+function argv(bin, args) {
+  return isRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
+}
+
 function run(bin, args) {
-  const command = isRoot ? 'runuser' : bin;
-  const argv = isRoot ? ['-u', 'postgres', '--', bin, ...args] : args;
-  execFileSync(command, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, rest] = argv(bin, args);
+  execFileSync(command, rest, { stdio: ['ignore', 'pipe', 'pipe'], timeout: COMMAND_TIMEOUT_MS });
+}
+
+/** As `run`, without blocking the caller's event loop (tests poll a server meanwhile). */
+async function runAsync(bin, args) {
+  const [command, rest] = argv(bin, args);
+  await execFileAsync(command, rest, { timeout: COMMAND_TIMEOUT_MS });
 }
 
 /**
- * Starts a cluster and returns `{ url, port, stop() }`. `url` points at the `postgres` database
- * as superuser `postgres` (trust auth, loopback only).
+ * Starts a cluster and returns `{ url, port, dir, stop(), halt(), resume() }`. `url` points at the
+ * `postgres` database as superuser `postgres` (trust auth, loopback only).
+ * - `stop()` ends the cluster for good (immediate shutdown) and deletes its files;
+ * - `halt({ mode })` stops the server but keeps its files, as an operator's `pg_ctl stop` or a
+ *   restart would (`mode` is pg_ctl's: 'fast' by default, 'smart' or 'immediate');
+ * - `resume()` starts the halted server again on the same port and data directory.
  */
 export async function startCluster({ fast = true } = {}) {
   const bin = findPgBin();
@@ -64,8 +83,10 @@ export async function startCluster({ fast = true } = {}) {
     '-c max_connections=300',
     ...(fast ? ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off'] : []),
   ].join(' ');
-  run(join(bin, 'pg_ctl'), ['-D', data, '-o', options, '-l', join(dir, 'log'), '-w', '-t', '60', 'start']);
+  const pgCtlStart = ['-D', data, '-o', options, '-l', join(dir, 'log'), '-w', '-t', '60', 'start'];
+  run(join(bin, 'pg_ctl'), pgCtlStart);
   let stopped = false;
+  let running = true;
   return {
     url: `postgresql://postgres@127.0.0.1:${port}/postgres`,
     port,
@@ -74,10 +95,23 @@ export async function startCluster({ fast = true } = {}) {
       if (stopped) return;
       stopped = true;
       try {
-        run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
+        if (running) run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', '-t', '60', 'stop']);
+        running = false;
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
+    },
+    async halt({ mode = 'fast' } = {}) {
+      if (stopped) throw new Error('the cluster was stopped for good');
+      if (!running) return;
+      await runAsync(join(bin, 'pg_ctl'), ['-D', data, '-m', mode, '-w', '-t', '60', 'stop']);
+      running = false;
+    },
+    async resume() {
+      if (stopped) throw new Error('the cluster was stopped for good');
+      if (running) return;
+      await runAsync(join(bin, 'pg_ctl'), pgCtlStart);
+      running = true;
     },
   };
 }

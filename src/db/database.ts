@@ -5,6 +5,7 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Logger } from 'pino';
 import type { DatabaseConfig } from '../config/config.ts';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.ts';
+import { createOutageLog, isDatabaseUnavailable } from './errors.ts';
 import { PrismaClient } from './generated/client.ts';
 import { openPgliteCluster } from './pglite-cluster.ts';
 
@@ -92,7 +93,15 @@ async function openPglite(dataDir: string, { log, role }: OpenOptions): Promise<
 
 async function openPostgres(url: string, poolSize: number, { log }: OpenOptions): Promise<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'gatehouse' });
-  pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL connection failed'));
+  // A pooled connection that fails (PostgreSQL restarting sends 57P01, then closes the socket)
+  // emits 'error'. pg-pool listens only while the connection is idle in the pool: one that is
+  // checked out (a Prisma query or transaction, rawTransaction, the readiness check) had no
+  // listener, so the event was unhandled and killed the process. Every connection gets one for its
+  // whole life; the pool drops the dead connection itself (idle) or on release (checked out).
+  const connectionLost = createOutageLog(log, 'PostgreSQL connection lost');
+  pool.on('connect', (client) => client.on('error', connectionLost));
+  // The idle case reaches the pool's 'error' too, already logged by the connection's own listener.
+  pool.on('error', () => {});
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   const listeners = new Set<pg.Client>();
   let closed = false;
@@ -103,6 +112,13 @@ async function openPostgres(url: string, poolSize: number, { log }: OpenOptions)
     sql: async <T>(text: string, params: unknown[]) => (await pool.query(text, params)).rows as T[],
     async rawTransaction(fn) {
       const client = await pool.connect();
+      // Set when the connection failed while we held it; it then goes back to the pool with its
+      // error, which discards it instead of lending it out again.
+      let broken: Error | undefined;
+      const onError = (err: Error) => {
+        broken ??= err;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn({
@@ -114,10 +130,16 @@ async function openPostgres(url: string, poolSize: number, { log }: OpenOptions)
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
+        if (!broken && isDatabaseUnavailable(err)) broken = err as Error;
+        if (!broken) {
+          await client.query('ROLLBACK').catch((rollbackErr: Error) => {
+            broken = rollbackErr;
+          });
+        }
         throw err;
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(broken);
       }
     },
     async listen(channel, onMessage, onReset) {

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
+import { createOutageLog } from '../db/errors.ts';
 import type { ApiResourceService } from '../domain/api-resources/api-resource.service.ts';
 import type { ApplicationService } from '../domain/applications/application.service.ts';
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
@@ -56,10 +57,12 @@ export function createApp(deps: AppDeps): Koa {
   registerWellKnownRoutes(router, { keyRing: deps.keyRing, provider: deps.provider });
   registerProtocolRoutes(router, { applications: deps.applications, inspector: deps.inspector, bodyLimitBytes: deps.bodyLimitBytes });
 
+  // Every request the database's absence fails is answered 503; one log line per outage says so.
+  const onUnavailable = createOutageLog(deps.log, 'database unavailable: answering 503');
   app.use(requestContext(deps.log));
   // Outside the error boundary: it judges the final answer of every path (fast path, oidc-provider, ours).
   if (deps.clientAuthThrottle) app.use(deps.clientAuthThrottle.middleware);
-  app.use(errorBoundary(deps.issuer));
+  app.use(errorBoundary(deps.issuer, { onUnavailable }));
   // Before the router: the busiest request needs no route matching (it passes everything else on).
   if (deps.tokenFastPath) {
     app.use(
@@ -74,7 +77,7 @@ export function createApp(deps: AppDeps): Koa {
   }
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));
-  app.use(normalizeProtocolErrors(deps.issuer));
+  app.use(normalizeProtocolErrors(deps.issuer, { onUnavailable }));
   app.use(deps.provider.middleware);
   return app;
 }

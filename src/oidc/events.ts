@@ -1,12 +1,16 @@
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
+import { noteProviderServerError } from './error-compat.ts';
 
 /**
  * oidc-provider's events, as log lines. 4xx protocol errors are the caller's mistake and go to
- * debug; `server_error` is ours and goes to error. Nothing here logs a token or a secret.
+ * debug; `server_error` is ours and goes to error, unless the database was away: that answer
+ * becomes a 503 (error-compat.ts), logged once per outage rather than once per request.
+ * Nothing here logs a token or a secret.
  */
 export function subscribeProviderEvents(provider: Provider, log: Logger): void {
   provider.on('server_error', (ctx, err) => {
+    if (noteProviderServerError(ctx, err)) return;
     log.error({ err, reqId: (ctx as { state?: { reqId?: string } }).state?.reqId, path: ctx.path }, 'oidc-provider server error');
   });
   for (const event of [

@@ -86,7 +86,7 @@ function supervise(config: Config, log: Logger): Promise<number> {
     if (stopping) return;
     const delay = RESTART_BACKOFF_MS[Math.min(crashes, RESTART_BACKOFF_MS.length - 1)] ?? 5000;
     crashes++;
-    log.error({ worker: worker.id, code, signal, restartInMs: delay }, 'worker exited; starting a replacement');
+    log.error({ worker: worker.id, exitCode: code, signal, restartInMs: delay }, 'worker exited; starting a replacement');
     setTimeout(fork, delay).unref();
   };
   for (let i = 0; i < config.workers; i++) fork();

@@ -1,9 +1,18 @@
 import type { Context, Next } from 'koa';
 import { errors as oidcErrors } from 'oidc-provider';
 import { ZodError } from 'zod';
+import { isDatabaseUnavailable } from '../../db/errors.ts';
 import { AppError } from '../../lib/app-error.ts';
-import { basicChallenge } from '../../oidc/error-compat.ts';
+import { basicChallenge, RETRY_AFTER_SECONDS, sendTemporarilyUnavailable } from '../../oidc/error-compat.ts';
+import { OIDC_ROUTES } from '../../oidc/routes.ts';
 import { sendProblem } from '../problem.ts';
+
+export interface ErrorBoundaryOptions {
+  /** told of every request answered 503 because the database is away (it logs once per burst) */
+  onUnavailable?: (err: unknown) => void;
+}
+
+const OAUTH_PATHS: ReadonlySet<string> = new Set(Object.values(OIDC_ROUTES));
 
 /**
  * The one place errors become responses (STYLE.md §5):
@@ -11,15 +20,28 @@ import { sendProblem } from '../problem.ts';
  *   RFC 6749 §5.2 JSON, with `WWW-Authenticate` on 401;
  * - AppError gives its status and problem JSON; ZodError gives 400 `guard.invalid_input`;
  * - errors Koa raised on purpose (`ctx.throw`, body too large) keep their status;
+ * - the database being away (db/errors.ts) is a 503 with Retry-After: `temporarily_unavailable`
+ *   on OAuth endpoints, a problem elsewhere; reported to `onUnavailable`, not logged per request;
  * - anything else is a 500 `internal` with no detail, logged with the request id.
  * Routes that fall through give a 404 problem rather than Koa's text.
  */
-export function errorBoundary(issuer: string) {
+export function errorBoundary(issuer: string, options: ErrorBoundaryOptions = {}) {
   return async function errorBoundaryMiddleware(ctx: Context, next: Next): Promise<void> {
     try {
       await next();
       if (ctx.status === 404 && ctx.body == null) sendProblem(ctx, 404, 'route.not_found', `no route for ${ctx.method} ${ctx.path}`);
     } catch (err) {
+      if (!(err as { expose?: unknown }).expose && isDatabaseUnavailable(err)) {
+        options.onUnavailable?.(err);
+        if (OAUTH_PATHS.has(ctx.path)) {
+          await sendTemporarilyUnavailable(ctx);
+        } else {
+          sendProblem(ctx, 503, 'service.unavailable', 'the server is temporarily unable to handle the request; retry later');
+          ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
+          ctx.set('Cache-Control', 'no-store');
+        }
+        return;
+      }
       if (err instanceof oidcErrors.OIDCProviderError) {
         ctx.status = err.status;
         ctx.body = { error: err.error, error_description: err.error_description };

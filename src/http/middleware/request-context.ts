@@ -42,9 +42,10 @@ export function requestContext(log: Logger) {
     } finally {
       const ms = Math.round((performance.now() - started) * 100) / 100;
       const line = { reqId, method: ctx.method, path: ctx.path, status: ctx.status, ms };
-      // 501 is a method we do not implement (PROPFIND…), the caller's doing, not a server fault.
-      if (ctx.status >= 500 && ctx.status !== 501) accessLog.error(line, 'request');
-      else if (ctx.status === 501) accessLog.warn(line, 'request');
+      // 501 is a method we do not implement (PROPFIND…), the caller's doing, not a server fault;
+      // 503 is the database away (logged once per outage where it is detected) or not ready yet.
+      if (ctx.status >= 500 && ctx.status !== 501 && ctx.status !== 503) accessLog.error(line, 'request');
+      else if (ctx.status === 501 || ctx.status === 503) accessLog.warn(line, 'request');
       else accessLog.info(line, 'request');
     }
   };
