@@ -81,7 +81,9 @@ describe('floods of failed client authentication cost no query per request (issu
         expect(statements.count, `${statements.count} statements for ${FLOOD} requests in ${seconds.toFixed(2)} s`).toBeLessThanOrEqual(
           allowed,
         );
-        expect(statements.count).toBeLessThan(FLOOD / 4);
+        // The bound only proves something while it is below one statement per request: on a
+        // machine so slow that the flood took over ~13 s it would not, and the test says so.
+        expect(allowed, `the flood took ${seconds.toFixed(1)} s: too slow to tell a budget from a query per request`).toBeLessThan(FLOOD);
       } finally {
         statements.restore();
       }
