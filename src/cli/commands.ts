@@ -2,7 +2,7 @@ import type { ApiResource } from '../domain/api-resources/api-resource.schema.ts
 import type { Application } from '../domain/applications/application.schema.ts';
 import type { ApplicationWithSecret } from '../domain/applications/application.service.ts';
 import type { KeyRevocation, SigningKeyInfo } from '../domain/signing-keys/signing-key.schema.ts';
-import type { OperationName } from '../runtime/operations.ts';
+import type { OperationName } from '../server/operations.ts';
 import { apiToWire, applicationToWire, iso, keyToWire } from './wire.ts';
 
 /** One CLI command: its flags, how they become an operation's input, and how its result prints. */

@@ -6,8 +6,8 @@ import { DataDirLockedError, readLockOwner } from '../db/data-dir-lock.ts';
 import { MigrationError, migrate, pendingMigrations } from '../db/migrator.ts';
 import { AppError } from '../lib/app-error.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
-import { MasterKeyError } from '../runtime/master-key.ts';
-import { OPERATIONS } from '../runtime/operations.ts';
+import { MasterKeyError } from '../server/master-key.ts';
+import { OPERATIONS } from '../server/operations.ts';
 import { COMMANDS, type CommandSpec, UsageError } from './commands.ts';
 import { commandHelp, groupHelp, MIGRATE_HELP, rootHelp, SERVE_HELP } from './help.ts';
 import { executeOperation } from './run-operation.ts';
@@ -46,7 +46,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       }
       if (second !== undefined) return fail(`serve takes no arguments (got '${second}'); configure it with environment variables`, 2);
       // The server's modules (oidc-provider, Koa, Prisma…) load only here: other commands start fast.
-      const { serve } = await import('../runtime/serve.ts');
+      const { serve } = await import('../server/serve.ts');
       return await serve(config);
     }
     // CLI commands log only warnings, to stderr, so stdout stays machine-readable.

@@ -5,9 +5,9 @@ import { migrate, pendingMigrations } from '../db/migrator.ts';
 import { AppError } from '../lib/app-error.ts';
 import { systemClock } from '../lib/clock.ts';
 import { deriveKeys } from '../lib/secrets.ts';
-import { callControlSocket } from '../runtime/control-socket.ts';
-import { loadMasterKey } from '../runtime/master-key.ts';
-import { type OperationName, runOperation } from '../runtime/operations.ts';
+import { callControlSocket } from '../server/control-socket.ts';
+import { loadMasterKey } from '../server/master-key.ts';
+import { type OperationName, runOperation } from '../server/operations.ts';
 
 /**
  * Runs an operation where it can run: on PostgreSQL, in this process; on the embedded database,
@@ -49,10 +49,10 @@ async function viaServer(config: Config, role: string, name: OperationName, inpu
 
 async function locally(config: Config, log: Logger, name: OperationName, input: unknown, actor: string): Promise<unknown> {
   // Loaded here, not at start: a command the server carries out needs none of them.
-  const [{ openDatabase }, { createServices }, { verifyMasterKey }] = await Promise.all([
+  const [{ openDatabase }, { createContainer }, { MasterKeyError }] = await Promise.all([
     import('../db/database.ts'),
-    import('../runtime/services.ts'),
-    import('../runtime/key-check.ts'),
+    import('../container.ts'),
+    import('../server/master-key.ts'),
   ]);
   const keys = deriveKeys(loadMasterKey(config, log));
   const db = await openDatabase(config.database, { log, role: `cli ${name}` });
@@ -70,10 +70,19 @@ async function locally(config: Config, log: Logger, name: OperationName, input: 
         );
       }
     }
-    await verifyMasterKey(db, keys.checkValue);
-    const services = createServices({ db, config, keys, clock: systemClock });
+    const container = createContainer({ config, db, keys, clock: systemClock, log });
+    const { services } = container;
+    if (!(await services.settings.isMasterKeyOfThisDatabase())) {
+      throw new MasterKeyError(
+        'this database was set up with a different master key: set MASTER_KEY (or MASTER_KEY_FILE) to the key the other instances use',
+      );
+    }
     if (name.startsWith('keys.')) await services.signingKeys.ensureKeys(actor);
-    return await runOperation(services, name, input, actor);
+    try {
+      return await runOperation(services, name, input, actor);
+    } finally {
+      await container.close();
+    }
   } finally {
     await db.close();
   }

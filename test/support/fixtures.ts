@@ -1,6 +1,6 @@
+import type { Services } from '../../src/container.ts';
 import type { CreateApiResource } from '../../src/domain/api-resources/api-resource.schema.ts';
 import type { CreateApplication } from '../../src/domain/applications/application.schema.ts';
-import type { Services } from '../../src/runtime/services.ts';
 
 let counter = 0;
 const unique = () => `${Date.now().toString(36)}${(counter++).toString(36)}`;

@@ -3,9 +3,9 @@ import { createServer, request } from 'node:http';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
+import type { Services } from '../container.ts';
 import { AppError } from '../lib/app-error.ts';
 import { isOperationName, runOperation } from './operations.ts';
-import type { Services } from './services.ts';
 
 /**
  * The embedded database belongs to one process (DESIGN.md §1), so while a server runs, the CLI

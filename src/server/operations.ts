@@ -1,7 +1,7 @@
 import { z } from 'zod';
+import type { Services } from '../container.ts';
 import { CreateApiResource } from '../domain/api-resources/api-resource.schema.ts';
 import { CreateApplication, UpdateApplication } from '../domain/applications/application.schema.ts';
-import type { Services } from './services.ts';
 
 /**
  * Administrative operations the CLI performs. Each runs against the services, either in the CLI's

@@ -3,7 +3,7 @@ import type { Config } from '../config/config.ts';
 import { DataDirLockedError } from '../db/data-dir-lock.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { MasterKeyError } from './master-key.ts';
-import { startServer } from './server.ts';
+import { startServer } from './start.ts';
 
 /**
  * `gatehouse serve`: runs the server until SIGTERM/SIGINT, then stops gracefully. A second signal
