@@ -60,7 +60,7 @@ export async function startServer(config: Config, log: Logger, clock: Clock = sy
 
     let control: ControlSocket | undefined;
     if (config.database.kind === 'pglite') {
-      control = await startControlSocket(config.dataDir, container.services, log);
+      control = await startControlSocket(config.dataDir, { services: container.services, log, issuer: config.issuer });
       cleanups.push(() => control?.close());
     }
 

@@ -88,6 +88,13 @@ export function createApiResourceService({ storage, store, grants, audit, bus, d
       return Math.max(defaults.accessTokenTtlSeconds, ...all.map((api) => api.accessTokenTtlSeconds));
     },
 
+    /** The API with this `id` (the admin API's identifier), or not_found. */
+    async getById(id: string): Promise<ApiResource> {
+      const found = await store.findById(storage.db, id);
+      assertThat(found, () => apiResourceError('not_found', { id }));
+      return found;
+    },
+
     async get(identifier: string): Promise<ApiResource> {
       const found = await store.findByIdentifier(storage.db, identifier);
       assertThat(found, () => apiResourceError('not_found', { identifier }));

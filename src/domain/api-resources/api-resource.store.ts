@@ -20,6 +20,7 @@ function toApiResource(row: ApiResourceRow): ApiResource {
 
 export interface ApiResourceStore {
   findMany(db: Executor): Promise<ApiResource[]>;
+  findById(db: Executor, id: string): Promise<ApiResource | null>;
   findByIdentifier(db: Executor, identifier: string): Promise<ApiResource | null>;
   /** Inserts and announces the API (apiChanged). */
   insert(db: Executor, data: Omit<ApiResource, 'createdAt' | 'updatedAt'>): Promise<ApiResource>;
@@ -31,6 +32,10 @@ export function createApiResourceStore({ bus }: { bus: ChangeBus }): ApiResource
   return {
     async findMany(db) {
       return (await db.apiResource.findMany({ orderBy: { identifier: 'asc' } })).map(toApiResource);
+    },
+    async findById(db, id) {
+      const row = await db.apiResource.findUnique({ where: { id } });
+      return row ? toApiResource(row) : null;
     },
     async findByIdentifier(db, identifier) {
       const row = await db.apiResource.findUnique({ where: { identifier } });

@@ -192,6 +192,13 @@ export function createApplicationService({
       return (await store.findMany(storage.db)).map(withoutDigest);
     },
 
+    /** The application with this `id` (the admin API's identifier), or not_found. */
+    async getById(id: string): Promise<Application> {
+      const found = await store.findById(storage.db, id);
+      assertThat(found, () => applicationError('not_found', { id }));
+      return withoutDigest(found);
+    },
+
     async get(clientId: string): Promise<Application> {
       const found = await store.findByClientId(storage.db, clientId);
       assertThat(found, () => applicationError('not_found', { clientId }));

@@ -43,6 +43,7 @@ export interface NewApplicationRow {
 }
 
 export interface ApplicationStore {
+  findById(db: Executor, id: string): Promise<ClientRecord | null>;
   findByClientId(db: Executor, clientId: string): Promise<ClientRecord | null>;
   /** Every client_id, for the index that answers unknown ids without a query. */
   findAllClientIds(db: Executor): Promise<string[]>;
@@ -58,6 +59,10 @@ export interface ApplicationStore {
 export function createApplicationStore({ bus }: { bus: ChangeBus }): ApplicationStore {
   const announce = (db: Executor, clientId: string) => bus.publish(db, applicationChanged, { clientId });
   return {
+    async findById(db, id) {
+      const row = await db.application.findUnique({ where: { id }, include: withApis });
+      return row ? toRecord(row) : null;
+    },
     async findByClientId(db, clientId) {
       const row = await db.application.findUnique({ where: { clientId }, include: withApis });
       return row ? toRecord(row) : null;

@@ -214,11 +214,16 @@ export function createOidcArtifactService({ store, bus, clock, idKey, payloadKey
      * start-up and by the janitor (a server of an earlier version may write such rows during a
      * rolling upgrade); returns how many rows it rewrote.
      */
-    sealLegacyRows: (): Promise<number> =>
-      store.sealLegacyRows((row: LegacyArtifact) => {
+    async sealLegacyRows(): Promise<number> {
+      const rewritten = await store.sealLegacyRows((row: LegacyArtifact) => {
         const stored = toStored(row.model, row.id, row.payload as ArtifactPayload);
         return { id: stored.digest, payload: stored.payload, userCode: stored.columns.userCode };
-      }),
+      });
+      // Their tokens may have been looked up (and missed) before: forget the misses at once here;
+      // other instances drop theirs when the rewrite's notifications arrive.
+      if (rewritten) misses.clear();
+      return rewritten;
+    },
 
     /** Drops everything held in memory (tests; a reset of the change listener does it too). */
     clear: forgetAll,

@@ -174,12 +174,17 @@ export function createOidcArtifactStore(db: Pick<Database, 'prisma' | 'sql' | 'r
           );
           for (const row of rows) {
             const next = convert({ model: row.model, id: row.id, payload: row.payload, userCode: row.user_code });
+            // Announced like any write (instances may hold a miss for the new digest).
             await tx.query(
-              `WITH legacy AS (DELETE FROM oidc_artifacts WHERE model = $1 AND id = $2 RETURNING grant_id, uid, expires_at, consumed_at)
-               INSERT INTO oidc_artifacts (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at)
-               SELECT $1, $3, $4::jsonb, grant_id, $5, uid, expires_at, consumed_at FROM legacy
-               ON CONFLICT (model, id) DO NOTHING`,
-              [row.model, row.id, next.id, JSON.stringify(next.payload), next.userCode],
+              `WITH legacy AS (DELETE FROM oidc_artifacts WHERE model = $1 AND id = $2 RETURNING grant_id, uid, expires_at, consumed_at),
+               written AS (
+                 INSERT INTO oidc_artifacts (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at)
+                 SELECT $1, $3, $4::jsonb, grant_id, $5, uid, expires_at, consumed_at FROM legacy
+                 ON CONFLICT (model, id) DO NOTHING
+                 RETURNING 1
+               )
+               SELECT pg_notify($6, $7) FROM written`,
+              [row.model, row.id, next.id, JSON.stringify(next.payload), next.userCode, ...changed(row.model, next.id)],
             );
           }
           return rows.length;
