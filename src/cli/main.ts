@@ -2,7 +2,8 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ZodError } from 'zod';
 import { type Config, ConfigError, loadConfig } from '../config/config.ts';
-import { DataDirLockedError, readLockOwner } from '../db/data-dir-lock.ts';
+import { acquireDataDirLock, type DataDirLock, DataDirLockedError } from '../db/data-dir-lock.ts';
+import type { Database } from '../db/database.ts';
 import { MigrationError, migrate, pendingMigrations } from '../db/migrator.ts';
 import { AppError } from '../lib/app-error.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
@@ -184,12 +185,26 @@ async function runMigrate(
     out(MIGRATE_HELP);
     return 0;
   }
-  if (config.database.kind === 'pglite' && readLockOwner(config.dataDir)?.role === 'server') {
-    out('A server is running on this data directory; it applied pending migrations when it started.');
-    return 0;
+  let lock: DataDirLock | undefined;
+  if (config.database.kind === 'pglite') {
+    try {
+      lock = await acquireDataDirLock(config.dataDir, 'cli migrate');
+    } catch (err) {
+      if (err instanceof DataDirLockedError && err.owner?.role === 'server') {
+        out('A server is running on this data directory; it applied pending migrations when it started.');
+        return 0;
+      }
+      throw err;
+    }
   }
-  const { openDatabase } = await import('../db/database.ts');
-  const db = await openDatabase(config.database, { log, role: 'cli migrate' });
+  let db: Database;
+  try {
+    const { openDatabase } = await import('../db/database.ts');
+    db = await openDatabase(config.database, { log, role: 'cli migrate', lock });
+  } catch (err) {
+    await lock?.release();
+    throw err;
+  }
   try {
     if (values.status) {
       const pending = await pendingMigrations(db);

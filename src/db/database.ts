@@ -42,19 +42,25 @@ export interface OpenOptions {
   log: Logger;
   /** who holds the PGlite lock, shown to a second process that is refused */
   role: string;
+  /** the data-directory lock, when the caller took it already (the CLI does, to learn who holds it) */
+  lock?: DataDirLock;
 }
 
 export async function openDatabase(config: DatabaseConfig, options: OpenOptions): Promise<Database> {
   return config.kind === 'pglite' ? openPglite(config.dataDir, options) : openPostgres(config.url, config.poolSize, options);
 }
 
-async function openPglite(dataDir: string, { log, role }: OpenOptions): Promise<Database> {
-  const lock: DataDirLock = acquireDataDirLock(dataDir, role);
+async function openPglite(dataDir: string, { log, role, lock: heldLock }: OpenOptions): Promise<Database> {
+  const lock: DataDirLock =
+    heldLock ??
+    (await acquireDataDirLock(dataDir, role, {
+      onLost: (reason) => log.error({ dataDir }, `data-directory lock lost: ${reason}; another process could now open the directory`),
+    }));
   let pglite: PGlite;
   try {
     pglite = await openPgliteCluster(`${dataDir}/pgdata`, log);
   } catch (err) {
-    lock.release();
+    await lock.release();
     throw err;
   }
   // pglite-prisma-adapter 0.6 is typed against an older driver-adapter-utils; the runtime contract matches.
@@ -85,7 +91,7 @@ async function openPglite(dataDir: string, { log, role }: OpenOptions): Promise<
       await prisma.$disconnect();
       // PGlite keeps the event loop alive until closed, and an unclosed directory is not clean.
       await pglite.close();
-      lock.release();
+      await lock.release();
     },
   };
 }

@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { readLockRecord } from '../../src/db/data-dir-lock.ts';
 import { runCli } from '../support/cli.ts';
 import { newMasterKey, ROOT } from '../support/server.ts';
 import { TEST_DB } from '../support/test-database.ts';
@@ -114,7 +115,7 @@ describe('gatehouse migrate on a fresh database', { timeout: 90_000 }, () => {
     expect(status.stdout.trim()).toBe('The database is up to date.');
 
     // The CLI let go of the embedded database.
-    if (TEST_DB === 'pglite') expect(existsSync(join(dataDir, 'gatehouse.lock'))).toBe(false);
+    if (TEST_DB === 'pglite') expect(readLockRecord(dataDir)).toBeNull();
 
     // Prisma's bookkeeping: one finished row per migration, with Prisma's checksum (SHA-256 of
     // migration.sql), so `prisma migrate status` sees the same history.
