@@ -4,6 +4,7 @@ import { ZodError } from 'zod';
 import { type Config, ConfigError, loadConfig } from '../config/config.ts';
 import { acquireDataDirLock, type DataDirLock, DataDirLockedError } from '../db/data-dir-lock.ts';
 import type { Database } from '../db/database.ts';
+import { embeddedDatabaseExists, NoDatabaseError } from '../db/database-location.ts';
 import { MigrationError, migrate, pendingMigrations } from '../db/migrator.ts';
 import { AppError } from '../lib/app-error.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
@@ -26,6 +27,11 @@ export async function main(argv: string[], env: Record<string, string | undefine
     out(rootHelp());
     return 0;
   }
+  // No command is a question, not an order to start a server (which could create a database here).
+  if (first === undefined) {
+    out(rootHelp());
+    return 2;
+  }
   if (first === '--version') {
     out((await import('../../package.json', { with: { type: 'json' } })).default.version);
     return 0;
@@ -40,7 +46,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
   }
 
   try {
-    if (first === undefined || first === 'serve') {
+    if (first === 'serve') {
       if (second === '--help' || second === '-h') {
         out(SERVE_HELP);
         return 0;
@@ -65,7 +71,13 @@ export async function main(argv: string[], env: Record<string, string | undefine
     return await runCommand(command, rest, config, log, out, fail);
   } catch (err) {
     if (err instanceof UsageError) return fail(err.message, 2);
-    if (err instanceof ConfigError || err instanceof MasterKeyError || err instanceof MigrationError || err instanceof DataDirLockedError)
+    if (
+      err instanceof ConfigError ||
+      err instanceof MasterKeyError ||
+      err instanceof MigrationError ||
+      err instanceof DataDirLockedError ||
+      err instanceof NoDatabaseError
+    )
       return fail(err.message);
     if (err instanceof AppError) return fail(`${err.message}${describeDetails(err.details)}`);
     throw err;
@@ -186,7 +198,11 @@ async function runMigrate(
     return 0;
   }
   let lock: DataDirLock | undefined;
+  let isNew = false;
   if (config.database.kind === 'pglite') {
+    isNew = !embeddedDatabaseExists(config.dataDir);
+    // --status only reads: it never creates a database where there is none.
+    if (isNew && values.status) throw new NoDatabaseError(config.dataDir);
     try {
       lock = await acquireDataDirLock(config.dataDir, 'cli migrate');
     } catch (err) {
@@ -205,6 +221,7 @@ async function runMigrate(
     await lock?.release();
     throw err;
   }
+  if (isNew) process.stderr.write(`gatehouse: created a new embedded database in ${config.dataDir}\n`);
   try {
     if (values.status) {
       const pending = await pendingMigrations(db);

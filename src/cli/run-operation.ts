@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import { acquireDataDirLock, type DataDirLock, DataDirLockedError } from '../db/data-dir-lock.ts';
 import type { Database } from '../db/database.ts';
+import { embeddedDatabaseExists, NoDatabaseError } from '../db/database-location.ts';
 import { migrate, pendingMigrations } from '../db/migrator.ts';
 import { AppError } from '../lib/app-error.ts';
 import { systemClock } from '../lib/clock.ts';
@@ -9,6 +10,12 @@ import { deriveKeys } from '../lib/secrets.ts';
 import { callControlSocket } from '../runtime/control-socket.ts';
 import { loadMasterKey } from '../runtime/master-key.ts';
 import { type OperationName, runOperation } from '../runtime/operations.ts';
+
+/**
+ * Operations that only read. Run where no database is, they must not create one (nor a master
+ * key): a CLI started from the wrong directory would otherwise list an empty new database.
+ */
+const READ_ONLY: ReadonlySet<OperationName> = new Set<OperationName>(['apis.list', 'clients.list', 'clients.show', 'keys.list']);
 
 /** How long the CLI waits for a server that holds the directory to open its control socket (it may be starting). */
 const SERVER_SOCKET_WAIT_MS = 10_000;
@@ -22,7 +29,9 @@ const RETRY_MS = 100;
  * holding the data-directory lock itself.
  */
 export async function executeOperation(config: Config, log: Logger, name: OperationName, input: unknown, actor: string): Promise<unknown> {
-  if (config.database.kind !== 'pglite') return locally(config, log, name, input, actor, {});
+  const readOnly = READ_ONLY.has(name);
+  if (config.database.kind !== 'pglite') return locally(config, log, name, input, actor, { readOnly });
+  if (readOnly && !embeddedDatabaseExists(config.dataDir)) throw new NoDatabaseError(config.dataDir);
 
   // Taking the lock is also how we learn whether a server runs: the kernel lock is the only truth,
   // and the lock file's record (who holds it) is read only once the lock turned out to be held.
@@ -51,7 +60,7 @@ export async function executeOperation(config: Config, log: Logger, name: Operat
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
       continue;
     }
-    return locally(config, log, name, input, actor, { lock });
+    return locally(config, log, name, input, actor, { readOnly, lock });
   }
 }
 
@@ -81,8 +90,9 @@ async function locally(
   name: OperationName,
   input: unknown,
   actor: string,
-  { lock }: { lock?: DataDirLock },
+  { readOnly, lock }: { readOnly: boolean; lock?: DataDirLock },
 ): Promise<unknown> {
+  const isNew = config.database.kind === 'pglite' && !embeddedDatabaseExists(config.dataDir);
   let db: Database;
   let keys: ReturnType<typeof deriveKeys>;
   // Loaded here, not at start: a command the server carries out needs none of them.
@@ -92,12 +102,13 @@ async function locally(
     import('../runtime/key-check.ts'),
   ]);
   try {
-    keys = deriveKeys(loadMasterKey(config, log));
+    keys = deriveKeys(loadMasterKey(config, log, { mayGenerate: !readOnly }));
     db = await openDatabase(config.database, { log, role: `cli ${name}`, lock });
   } catch (err) {
     await lock?.release();
     throw err;
   }
+  if (isNew) process.stderr.write(`gatehouse: created a new embedded database in ${config.dataDir}\n`);
   try {
     if (db.kind === 'pglite') {
       // Nobody else can be using it: bring the embedded database up to date, as the server would.

@@ -5,6 +5,7 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Logger } from 'pino';
 import type { DatabaseConfig } from '../config/config.ts';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.ts';
+import { embeddedClusterDir } from './database-location.ts';
 import { PrismaClient } from './generated/client.ts';
 import { openPgliteCluster } from './pglite-cluster.ts';
 
@@ -58,7 +59,7 @@ async function openPglite(dataDir: string, { log, role, lock: heldLock }: OpenOp
     }));
   let pglite: PGlite;
   try {
-    pglite = await openPgliteCluster(`${dataDir}/pgdata`, log);
+    pglite = await openPgliteCluster(embeddedClusterDir(dataDir), log);
   } catch (err) {
     await lock.release();
     throw err;

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
@@ -99,6 +99,17 @@ describe('gatehouse migrate on a fresh database', { timeout: 90_000 }, () => {
   it('lists pending migrations, applies them, then reports the database up to date', async () => {
     const migrations = migrationsOnDisk();
     expect(migrations.length).toBeGreaterThan(0);
+
+    if (TEST_DB === 'pglite') {
+      // --status only reads: where there is no database it says so, and creates none.
+      const none = await runCli(['migrate', '--status'], env);
+      expect(none.code).toBe(1);
+      expect(none.stderr).toContain(`no embedded database in ${dataDir}`);
+      expect(existsSync(dataDir)).toBe(false);
+      // An empty cluster nothing has migrated yet (PGlite's own initdb).
+      mkdirSync(dataDir, { mode: 0o700 });
+      await (await PGlite.create({ dataDir: join(dataDir, 'pgdata') })).close();
+    }
 
     const pending = await runCli(['migrate', '--status'], env);
     expect(pending.code, pending.stderr).toBe(1); // documented: exit 1 when migrations are pending
