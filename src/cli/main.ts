@@ -4,7 +4,7 @@ import { ZodError } from 'zod';
 import { type Config, ConfigError, loadConfig } from '../config/config.ts';
 import { acquireDataDirLock, type DataDirLock, DataDirLockedError } from '../db/data-dir-lock.ts';
 import type { Database } from '../db/database.ts';
-import { embeddedDatabaseExists, NoDatabaseError } from '../db/database-location.ts';
+import { DatabaseUnreachableError, embeddedDatabaseExists, NoDatabaseError } from '../db/database-location.ts';
 import { MigrationError, migrate, pendingMigrations } from '../db/migrator.ts';
 import { AppError } from '../lib/app-error.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
@@ -76,7 +76,8 @@ export async function main(argv: string[], env: Record<string, string | undefine
       err instanceof MasterKeyError ||
       err instanceof MigrationError ||
       err instanceof DataDirLockedError ||
-      err instanceof NoDatabaseError
+      err instanceof NoDatabaseError ||
+      err instanceof DatabaseUnreachableError
     )
       return fail(err.message);
     if (err instanceof AppError) return fail(`${err.message}${describeDetails(err.details)}`);

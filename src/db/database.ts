@@ -8,6 +8,7 @@ import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.ts';
 import { embeddedClusterDir } from './database-location.ts';
 import { PrismaClient } from './generated/client.ts';
 import { openPgliteCluster } from './pglite-cluster.ts';
+import { checkPostgresReachable } from './postgres-probe.ts';
 
 export type { PrismaClient };
 export type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
@@ -98,6 +99,7 @@ async function openPglite(dataDir: string, { log, role, lock: heldLock }: OpenOp
 }
 
 async function openPostgres(url: string, poolSize: number, { log }: OpenOptions): Promise<Database> {
+  await checkPostgresReachable(url);
   const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'gatehouse' });
   pool.on('error', (err) => log.warn({ err }, 'idle PostgreSQL connection failed'));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });

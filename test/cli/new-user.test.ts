@@ -4,10 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/pg-cluster.mjs';
 import { runCli } from '../support/cli.ts';
+import { runGatehouse } from '../support/process.ts';
+import { newMasterKey } from '../support/server.ts';
 import { createTestDatabase, TEST_DB, type TestDatabase } from '../support/test-database.ts';
 
 /**
- * Gatehouse as a new user meets it: run from the wrong directory, or with no arguments. Each answer is one line saying what was looked at and what to
+ * Gatehouse as a new user meets it: run from the wrong directory, with no arguments, or pointed at
+ * a PostgreSQL that is not there. Each answer is one line saying what was looked at and what to
  * check, and nothing is created that the user did not ask for.
  */
 
@@ -103,5 +106,47 @@ describe('gatehouse run where there is no database', { timeout: 120_000 }, () =>
     const migrated = await runCli(['migrate'], { NODE_ENV: 'test', DATA_DIR: migrateDir }, { cwd });
     expect(migrated.code, migrated.stderr).toBe(0);
     expect(migrated.stderr).toBe(`gatehouse: created a new embedded database in ${migrateDir}\n`);
+  });
+});
+
+describe('gatehouse with an unreachable PostgreSQL', { timeout: 60_000 }, () => {
+  const password = 'pw-that-must-not-show';
+  let closedPort: number;
+  beforeAll(async () => {
+    closedPort = await freePort();
+  });
+  const env = (url: string) => ({ NODE_ENV: 'test', MASTER_KEY: newMasterKey(), DATABASE_URL: url });
+
+  it('the CLI prints one line naming the server and what to check, exit 1, no password', async () => {
+    const url = `postgresql://gatehouse:${password}@127.0.0.1:${closedPort}/gatehouse`;
+    for (const args of [['apis', 'list'], ['apis', 'create', '--identifier', 'https://x.example.test', '--name', 'X'], ['migrate']]) {
+      const result = await runCli(args, env(url));
+      expect(result.code, args.join(' ')).toBe(1);
+      expectOneLine(result.stderr);
+      expect(result.stderr).toContain(`cannot connect to PostgreSQL at 127.0.0.1:${closedPort}/gatehouse as gatehouse: connection refused`);
+      expect(result.stderr).toContain("check that PostgreSQL runs there and DATABASE_URL's host and port");
+      expect(`${result.stdout}${result.stderr}`).not.toContain(password);
+    }
+  });
+
+  it('the CLI names an unknown host', async () => {
+    const result = await runCli(['apis', 'list'], env(`postgresql://gatehouse:${password}@db.invalid:5432/gatehouse`));
+    expect(result.code).toBe(1);
+    expectOneLine(result.stderr);
+    expect(result.stderr).toContain('cannot connect to PostgreSQL at db.invalid:5432/gatehouse as gatehouse: unknown host');
+    expect(result.stderr).not.toContain(password);
+  });
+
+  it('the server logs one fatal line naming the server and exits 1', async () => {
+    const url = `postgresql://gatehouse:${password}@127.0.0.1:${closedPort}/gatehouse`;
+    const result = await runGatehouse({ ...env(url), PORT: String(await freePort()), HOST: '127.0.0.1' }, ['serve']);
+    expect(result.code).toBe(1);
+    const output = `${result.stdout}${result.stderr}`;
+    const lines = output.trimEnd().split('\n');
+    const fatal = lines.filter((l) => l.includes('"level":"fatal"'));
+    expect(fatal, output).toHaveLength(1);
+    expect(JSON.parse(fatal[0] as string).msg).toContain(`cannot connect to PostgreSQL at 127.0.0.1:${closedPort}/gatehouse`);
+    expect(output).not.toContain(password);
+    expect(output).not.toContain('"stack"');
   });
 });
