@@ -13,7 +13,7 @@ import { join } from 'node:path';
  * PID 1 again (the old lock `{pid: 1}` looks alive: it is itself), and a recreated container has
  * another hostname.
  *
- * Node has no flock/fcntl API, so a child, `flock(1)` from util-linux, takes the lock without
+ * Node has no flock/fcntl API, so a child (`flock(1)` from util-linux, else perl) takes the lock without
  * waiting and holds it until its stdin reaches end of file: when we release it, or when this
  * process dies and the kernel closes our end of the pipe. The child is in its own process group,
  * so a Ctrl-C meant for the server (which then shuts down gracefully, database last) does not
@@ -98,22 +98,7 @@ export async function acquireDataDirLock(dataDir: string, role: string, { onLost
   // Created here with owner-only permissions; flock(1) would create it world-readable.
   closeSync(openSync(path, 'a', 0o600));
 
-  const holder = spawn(
-    'flock',
-    [
-      '--exclusive',
-      '--nonblock',
-      '--conflict-exit-code',
-      String(CONFLICT),
-      '--close',
-      path,
-      'sh',
-      '-c',
-      'echo locked && exec cat >/dev/null',
-    ],
-    { stdio: ['pipe', 'pipe', 'pipe'], detached: true },
-  );
-  await waitUntilLocked(holder, dataDir);
+  const holder = await spawnHolder(path, dataDir);
 
   // Holding the lock must not keep this process alive; the pipe to the holder stays open until
   // release() or our death closes it.
@@ -121,7 +106,10 @@ export async function acquireDataDirLock(dataDir: string, role: string, { onLost
   for (const stream of [holder.stdin, holder.stdout, holder.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
 
   let released = false;
-  const exited = new Promise<void>((resolve) => holder.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) => {
+    if (holder.exitCode !== null || holder.signalCode !== null) resolve();
+    else holder.once('exit', () => resolve());
+  });
   holder.once('exit', (code, signal) => {
     if (!released) onLost?.(`the lock holder (pid ${holder.pid}) exited unexpectedly (${signal ?? `code ${code}`})`);
   });
@@ -144,6 +132,56 @@ export async function acquireDataDirLock(dataDir: string, role: string, { onLost
       return releasing;
     },
   };
+}
+
+/**
+ * Programs that can hold a flock(2) lock for us, in order of preference: flock(1) from util-linux
+ * (Debian and node:24-slim have it), else perl, whose flock is built in (macOS has perl but no
+ * flock(1); perl-base is essential in Debian too). Each takes the lock without waiting, exits
+ * CONFLICT if it is held, prints LOCKED_SIGNAL once it holds it, and holds it until stdin closes.
+ */
+const HOLDERS: ReadonlyArray<{ command: string; args: (path: string) => string[] }> = [
+  {
+    command: 'flock',
+    // --close: the lock belongs to flock itself, our direct child, so its exit is the lock's end.
+    args: (path) => [
+      '--exclusive',
+      '--nonblock',
+      '--conflict-exit-code',
+      String(CONFLICT),
+      '--close',
+      path,
+      'sh',
+      '-c',
+      'echo locked && exec cat >/dev/null',
+    ],
+  },
+  {
+    command: 'perl',
+    args: (path) => [
+      '-MFcntl=:flock',
+      '-e',
+      `open(my $fh, '<', $ARGV[0]) or die "cannot open $ARGV[0]: $!\n"; flock($fh, LOCK_EX | LOCK_NB) or exit ${CONFLICT}; ` +
+        `$| = 1; print "locked\n"; 1 while sysread(STDIN, my $buf, 4096);`,
+      path,
+    ],
+  },
+];
+
+class HolderNotFound extends Error {}
+
+async function spawnHolder(path: string, dataDir: string): Promise<ChildProcess> {
+  for (const { command, args } of HOLDERS) {
+    // Its own process group: a Ctrl-C meant for us must not end the lock before our graceful stop.
+    const holder = spawn(command, args(path), { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    try {
+      await waitUntilLocked(holder, dataDir);
+      return holder;
+    } catch (err) {
+      if (!(err instanceof HolderNotFound)) throw err;
+    }
+  }
+  throw new Error(`could not lock data directory ${dataDir}: the embedded database needs flock(1) (util-linux) or perl on the PATH`);
 }
 
 function waitUntilLocked(holder: ChildProcess, dataDir: string): Promise<void> {
@@ -171,16 +209,10 @@ function waitUntilLocked(holder: ChildProcess, dataDir: string): Promise<void> {
           ),
         );
     };
-    const onError = (err: NodeJS.ErrnoException) => {
-      done(
-        err.code === 'ENOENT'
-          ? new Error(`could not lock data directory ${dataDir}: the embedded database needs flock(1) from util-linux on the PATH`)
-          : err,
-      );
-    };
+    const onError = (err: NodeJS.ErrnoException) => done(err.code === 'ENOENT' ? new HolderNotFound(err.message) : err);
     const timer = setTimeout(() => {
       holder.kill('SIGKILL');
-      done(new Error(`could not lock data directory ${dataDir}: flock did not answer within ${START_TIMEOUT_MS / 1000} s`));
+      done(new Error(`could not lock data directory ${dataDir}: ${holder.spawnfile} did not answer within ${START_TIMEOUT_MS / 1000} s`));
     }, START_TIMEOUT_MS);
     holder.stdout?.on('data', onStdout);
     holder.stderr?.on('data', (chunk: Buffer) => {

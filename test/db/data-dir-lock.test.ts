@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -31,7 +31,11 @@ function writeRecord(dir: string, owner: Record<string, unknown>) {
 }
 
 /** A separate Node process running `script` (ESM, with `acquireDataDirLock` in scope); resolves once it prints `ready`. */
-async function nodeProcess(script: string, args: string[], options: { detached?: boolean } = {}): Promise<ChildProcess> {
+async function nodeProcess(
+  script: string,
+  args: string[],
+  options: { detached?: boolean; env?: Record<string, string> } = {},
+): Promise<ChildProcess> {
   const child = spawn(
     process.execPath,
     [
@@ -42,7 +46,7 @@ async function nodeProcess(script: string, args: string[], options: { detached?:
       `const { acquireDataDirLock } = await import(${LOCK_MODULE});\n${script}`,
       ...args,
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'], detached: options.detached ?? false },
+    { stdio: ['ignore', 'pipe', 'inherit'], detached: options.detached ?? false, env: options.env ?? process.env },
   );
   let out = '';
   child.stdout?.on('data', (d: Buffer) => {
@@ -166,6 +170,26 @@ describe.runIf(TEST_DB === 'pglite')('data-directory lock', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(holder.exitCode).toBeNull();
     expect(isLockFree(dir)).toBe(false);
+  });
+
+  const perl = spawnSync('perl', ['-e', '1']).status === 0;
+  it.skipIf(!perl)('falls back to perl where flock(1) is missing (macOS), with the same kernel lock', async () => {
+    const bin = mkdtempSync(join(tmpdir(), 'gatehouse-bin-'));
+    try {
+      symlinkSync(spawnSync('sh', ['-c', 'command -v perl'], { encoding: 'utf8' }).stdout.trim(), join(bin, 'perl'));
+      const holder = await nodeProcess(
+        `await acquireDataDirLock(process.argv[1], 'server'); process.stdout.write('ready\\n'); setInterval(() => {}, 1000);`,
+        [dir],
+        { env: { PATH: bin } },
+      );
+      children.push(holder);
+      expect(isLockFree(dir)).toBe(false);
+      await expect(acquireDataDirLock(dir, 'server')).rejects.toThrow(new RegExp(`pid ${holder.pid} on .*, server`));
+      holder.kill('SIGKILL');
+      await waitFor(() => isLockFree(dir), 'the lock to be released', { timeoutMs: 5000 });
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
   });
 
   it('is not blocked by a record naming a live process: only the kernel lock counts', async () => {
