@@ -13,11 +13,11 @@ import { join } from 'node:path';
  * PID 1 again (the old lock `{pid: 1}` looks alive: it is itself), and a recreated container has
  * another hostname.
  *
- * Node has no flock/fcntl API, so a child (`flock(1)` from util-linux, else perl) takes the lock without
- * waiting and holds it until its stdin reaches end of file: when we release it, or when this
- * process dies and the kernel closes our end of the pipe. The child is in its own process group,
- * so a Ctrl-C meant for the server (which then shuts down gracefully, database last) does not
- * release the lock early.
+ * Node has no flock/fcntl API, so a child (`flock(1)` from util-linux, else perl) takes the lock
+ * without waiting and holds it until its stdin reaches end of file: when we release it, or when
+ * this process dies and the kernel closes our end of the pipe. The child is in its own process
+ * group, so a Ctrl-C meant for the server (which then shuts down gracefully, database last) does
+ * not release the lock early.
  *
  * The file's content, written once the lock is held, names the holder (pid, hostname, role,
  * since) for the error message only; it is emptied on release, and never decides anything. The
@@ -104,6 +104,8 @@ export async function acquireDataDirLock(dataDir: string, role: string, { onLost
   // release() or our death closes it.
   holder.unref();
   for (const stream of [holder.stdin, holder.stdout, holder.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
+  // Closing stdin of a holder that already died (see onLost) fails with EPIPE: nothing to do then.
+  holder.stdin?.on('error', () => {});
 
   let released = false;
   const exited = new Promise<void>((resolve) => {

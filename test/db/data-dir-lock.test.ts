@@ -172,6 +172,26 @@ describe.runIf(TEST_DB === 'pglite')('data-directory lock', () => {
     expect(isLockFree(dir)).toBe(false);
   });
 
+  it('reports a lost lock when its holder process is killed, and still releases cleanly', async () => {
+    let lost = '';
+    const lock = await acquireDataDirLock(dir, 'server', { onLost: (reason) => (lost = reason) });
+    held.push(lock);
+    const children = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/);
+    const holder = children.map(Number).find((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(lockPath(dir));
+      } catch {
+        return false;
+      }
+    });
+    expect(holder).toBeGreaterThan(0);
+    process.kill(holder as number, 'SIGKILL');
+    await waitFor(() => lost, 'onLost');
+    expect(lost).toMatch(new RegExp(`lock holder \\(pid ${holder}\\) exited unexpectedly \\(SIGKILL\\)`));
+    expect(isLockFree(dir)).toBe(true);
+    await lock.release();
+  });
+
   const perl = spawnSync('perl', ['-e', '1']).status === 0;
   it.skipIf(!perl)('falls back to perl where flock(1) is missing (macOS), with the same kernel lock', async () => {
     const bin = mkdtempSync(join(tmpdir(), 'gatehouse-bin-'));
