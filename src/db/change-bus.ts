@@ -98,8 +98,8 @@ export function createChangeBus(db: Pick<Database, 'listen'>, log: Logger): Chan
         const data = kind.read(message);
         if (data) handler(data);
       };
-      let set = handlers.get(kind.kind);
-      if (!set) handlers.set(kind.kind, (set = new Set()));
+      const set = handlers.get(kind.kind) ?? new Set();
+      handlers.set(kind.kind, set);
       set.add(wrapped);
       return () => set.delete(wrapped);
     },
