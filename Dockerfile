@@ -8,10 +8,17 @@ COPY package.json package-lock.json ./
 # (Node 24 for npm scripts on other machines) is pointless in a Node 24 image.
 RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY . .
-# The build, plus the embedded database's cluster template (npm ci's `prepare` step, skipped above).
-RUN npm run build && node scripts/prepare-embedded.ts && npm prune --omit=dev --ignore-scripts
+# The build, plus the embedded database's cluster template in dist/ (npm ci's `prepare` step,
+# skipped above). Then only what runs stays: `--omit=optional` too, because the Prisma CLI and
+# typescript are optional peers of @prisma/client as well as dev dependencies ("devOptional"),
+# which `--omit=dev` alone keeps (with effect and the rest of the Prisma CLI's tree). The bundle
+# in dist/ includes the generated Prisma client; it needs @prisma/client's runtime only.
+RUN npm run build && node scripts/prepare-embedded.ts && npm prune --omit=dev --omit=optional --ignore-scripts
 
 FROM node:24-slim
+# The embedded database's lock is flock(1), from util-linux (essential in Debian, so in node:24-slim):
+# fail the build here rather than the first start if a base image ever lacks it.
+RUN command -v flock >/dev/null
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \

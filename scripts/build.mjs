@@ -18,7 +18,10 @@ export function generatePrismaClient({ quiet = false } = {}) {
   const result = spawnSync(process.execPath, [cli, 'generate', '--no-hints'], {
     cwd: root,
     stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit',
-    env: { ...process.env, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+    // Prisma loads prisma.config.ts through jiti, which caches the transpiled file in
+    // node_modules/.cache: a write into node_modules after `npm ci` makes npm distrust its record of
+    // the tree, and every `npx gatehouse` then re-reads all of it (see src/db/pglite-cluster.ts).
+    env: { ...process.env, PRISMA_HIDE_UPDATE_MESSAGE: '1', JITI_FS_CACHE: 'false' },
   });
   if (result.status !== 0) throw new Error('prisma generate failed');
   mkdirSync(generatedDir, { recursive: true });

@@ -1,6 +1,7 @@
-// `npm ci` runs this (package.json `prepare`): an initialised, empty PGlite cluster to unpack new
-// embedded databases from, so a first `npm start` skips initdb (src/db/pglite-cluster.ts). Never
-// required: without it PGlite runs initdb itself. Node 24 runs this TypeScript file directly.
+// `npm ci` runs this (package.json `prepare`, after the build): an initialised, empty PGlite
+// cluster in dist/ to unpack new embedded databases from, so a first `npm start` skips initdb
+// (src/db/pglite-cluster.ts). Never required: without it PGlite runs initdb itself. Node 24 runs
+// this TypeScript file directly.
 import { writeClusterTemplate } from '../src/db/pglite-cluster.ts';
 
 const started = performance.now();

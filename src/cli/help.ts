@@ -8,7 +8,7 @@ export function rootHelp(): string {
     'Usage: gatehouse <command> [options]',
     '',
     'Commands:',
-    '  serve                   start the server (the default when no command is given)',
+    '  serve                   start the server',
     '  migrate [--status]      apply pending database migrations (or list them)',
     ...groups.flatMap((g) => COMMANDS.filter((c) => c.group === g).map((c) => `  ${`${c.group} ${c.name}`.padEnd(22)}  ${c.summary}`)),
     '',

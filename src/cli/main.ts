@@ -2,7 +2,9 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { ZodError } from 'zod';
 import { type Config, ConfigError, loadConfig } from '../config/config.ts';
-import { DataDirLockedError, readLockOwner } from '../db/data-dir-lock.ts';
+import { acquireDataDirLock, type DataDirLock, DataDirLockedError } from '../db/data-dir-lock.ts';
+import type { Database } from '../db/database.ts';
+import { DatabaseUnreachableError, embeddedDatabaseExists, NoDatabaseError } from '../db/database-location.ts';
 import { MigrationError, migrate, pendingMigrations } from '../db/migrator.ts';
 import { AppError } from '../lib/app-error.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
@@ -25,6 +27,11 @@ export async function main(argv: string[], env: Record<string, string | undefine
     out(rootHelp());
     return 0;
   }
+  // No command is a question, not an order to start a server (which could create a database here).
+  if (first === undefined) {
+    out(rootHelp());
+    return 2;
+  }
   if (first === '--version') {
     out((await import('../../package.json', { with: { type: 'json' } })).default.version);
     return 0;
@@ -39,7 +46,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
   }
 
   try {
-    if (first === undefined || first === 'serve') {
+    if (first === 'serve') {
       if (second === '--help' || second === '-h') {
         out(SERVE_HELP);
         return 0;
@@ -64,7 +71,14 @@ export async function main(argv: string[], env: Record<string, string | undefine
     return await runCommand(command, rest, config, log, out, fail);
   } catch (err) {
     if (err instanceof UsageError) return fail(err.message, 2);
-    if (err instanceof ConfigError || err instanceof MasterKeyError || err instanceof MigrationError || err instanceof DataDirLockedError)
+    if (
+      err instanceof ConfigError ||
+      err instanceof MasterKeyError ||
+      err instanceof MigrationError ||
+      err instanceof DataDirLockedError ||
+      err instanceof NoDatabaseError ||
+      err instanceof DatabaseUnreachableError
+    )
       return fail(err.message);
     if (err instanceof AppError) return fail(`${err.message}${describeDetails(err.details)}`);
     throw err;
@@ -184,12 +198,31 @@ async function runMigrate(
     out(MIGRATE_HELP);
     return 0;
   }
-  if (config.database.kind === 'pglite' && readLockOwner(config.dataDir)?.role === 'server') {
-    out('A server is running on this data directory; it applied pending migrations when it started.');
-    return 0;
+  let lock: DataDirLock | undefined;
+  let isNew = false;
+  if (config.database.kind === 'pglite') {
+    isNew = !embeddedDatabaseExists(config.dataDir);
+    // --status only reads: it never creates a database where there is none.
+    if (isNew && values.status) throw new NoDatabaseError(config.dataDir);
+    try {
+      lock = await acquireDataDirLock(config.dataDir, 'cli migrate');
+    } catch (err) {
+      if (err instanceof DataDirLockedError && err.owner?.role === 'server') {
+        out('A server is running on this data directory; it applied pending migrations when it started.');
+        return 0;
+      }
+      throw err;
+    }
   }
-  const { openDatabase } = await import('../db/database.ts');
-  const db = await openDatabase(config.database, { log, role: 'cli migrate' });
+  let db: Database;
+  try {
+    const { openDatabase } = await import('../db/database.ts');
+    db = await openDatabase(config.database, { log, role: 'cli migrate', lock });
+  } catch (err) {
+    await lock?.release();
+    throw err;
+  }
+  if (isNew) process.stderr.write(`gatehouse: created a new embedded database in ${config.dataDir}\n`);
   try {
     if (values.status) {
       const pending = await pendingMigrations(db);

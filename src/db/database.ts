@@ -5,9 +5,11 @@ import { PrismaPGlite } from 'pglite-prisma-adapter';
 import type { Logger } from 'pino';
 import type { DatabaseConfig } from '../config/config.ts';
 import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.ts';
+import { embeddedClusterDir } from './database-location.ts';
 import { createOutageLog, isDatabaseUnavailable } from './errors.ts';
 import { PrismaClient } from './generated/client.ts';
 import { openPgliteCluster } from './pglite-cluster.ts';
+import { checkPostgresReachable } from './postgres-probe.ts';
 
 export type { PrismaClient };
 export type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
@@ -43,19 +45,25 @@ export interface OpenOptions {
   log: Logger;
   /** who holds the PGlite lock, shown to a second process that is refused */
   role: string;
+  /** the data-directory lock, when the caller took it already (the CLI does, to learn who holds it) */
+  lock?: DataDirLock;
 }
 
 export async function openDatabase(config: DatabaseConfig, options: OpenOptions): Promise<Database> {
   return config.kind === 'pglite' ? openPglite(config.dataDir, options) : openPostgres(config.url, config.poolSize, options);
 }
 
-async function openPglite(dataDir: string, { log, role }: OpenOptions): Promise<Database> {
-  const lock: DataDirLock = acquireDataDirLock(dataDir, role);
+async function openPglite(dataDir: string, { log, role, lock: heldLock }: OpenOptions): Promise<Database> {
+  const lock: DataDirLock =
+    heldLock ??
+    (await acquireDataDirLock(dataDir, role, {
+      onLost: (reason) => log.error({ dataDir }, `data-directory lock lost: ${reason}; another process could now open the directory`),
+    }));
   let pglite: PGlite;
   try {
-    pglite = await openPgliteCluster(`${dataDir}/pgdata`, log);
+    pglite = await openPgliteCluster(embeddedClusterDir(dataDir), log);
   } catch (err) {
-    lock.release();
+    await lock.release();
     throw err;
   }
   // pglite-prisma-adapter 0.6 is typed against an older driver-adapter-utils; the runtime contract matches.
@@ -86,12 +94,13 @@ async function openPglite(dataDir: string, { log, role }: OpenOptions): Promise<
       await prisma.$disconnect();
       // PGlite keeps the event loop alive until closed, and an unclosed directory is not clean.
       await pglite.close();
-      lock.release();
+      await lock.release();
     },
   };
 }
 
 async function openPostgres(url: string, poolSize: number, { log }: OpenOptions): Promise<Database> {
+  await checkPostgresReachable(url);
   const pool = new pg.Pool({ connectionString: url, max: poolSize, application_name: 'gatehouse' });
   // A pooled connection that fails (PostgreSQL restarting sends 57P01, then closes the socket)
   // emits 'error'. pg-pool listens only while the connection is idle in the pool: one that is

@@ -22,13 +22,18 @@ export const PGLITE_START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_
  * unpacked from it with node:zlib in a fraction of a second and then opened like any other. The
  * template belongs to one PGlite version, so its name carries the version; without one, PGlite
  * runs initdb as before.
+ *
+ * It lives in dist/, beside the build `npm ci` makes in the same step (and which the Docker image
+ * copies), never under node_modules/: anything written there after the install makes npm distrust
+ * its record of the installed tree (node_modules/.package-lock.json), so every `npx gatehouse`
+ * re-read the whole tree, 1–4 s a call.
  */
 export function clusterTemplatePath(): string {
   const root = packageRoot();
   const { version } = JSON.parse(readFileSync(join(root, 'node_modules', '@electric-sql', 'pglite', 'package.json'), 'utf8')) as {
     version: string;
   };
-  return join(root, 'node_modules', '.cache', 'gatehouse', `pglite-${version}-cluster.tar.gz`);
+  return join(root, 'dist', `pglite-${version}-cluster.tar.gz`);
 }
 
 /** Opens (creating if needed) the cluster in `pgdata`. */

@@ -1,6 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config/config.ts';
 import { DataDirLockedError } from '../db/data-dir-lock.ts';
+import { DatabaseUnreachableError } from '../db/database-location.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { MasterKeyError } from './master-key.ts';
 import { startServer } from './start.ts';
@@ -34,7 +35,8 @@ async function serveOne(config: Config, log: Logger): Promise<number> {
   try {
     server = await startServer(config, log);
   } catch (err) {
-    if (err instanceof DataDirLockedError || err instanceof MasterKeyError) {
+    // Errors an operator fixes outside Gatehouse: one line saying what and where, no stack.
+    if (err instanceof DataDirLockedError || err instanceof MasterKeyError || err instanceof DatabaseUnreachableError) {
       log.fatal(err.message);
     } else {
       log.fatal({ err }, 'failed to start');

@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { readLockRecord } from '../../src/db/data-dir-lock.ts';
 import { runCli } from '../support/cli.ts';
 import { newMasterKey, ROOT } from '../support/server.ts';
 import { TEST_DB } from '../support/test-database.ts';
@@ -99,6 +100,17 @@ describe('gatehouse migrate on a fresh database', { timeout: 90_000 }, () => {
     const migrations = migrationsOnDisk();
     expect(migrations.length).toBeGreaterThan(0);
 
+    if (TEST_DB === 'pglite') {
+      // --status only reads: where there is no database it says so, and creates none.
+      const none = await runCli(['migrate', '--status'], env);
+      expect(none.code).toBe(1);
+      expect(none.stderr).toContain(`no embedded database in ${dataDir}`);
+      expect(existsSync(dataDir)).toBe(false);
+      // An empty cluster nothing has migrated yet (PGlite's own initdb).
+      mkdirSync(dataDir, { mode: 0o700 });
+      await (await PGlite.create({ dataDir: join(dataDir, 'pgdata') })).close();
+    }
+
     const pending = await runCli(['migrate', '--status'], env);
     expect(pending.code, pending.stderr).toBe(1); // documented: exit 1 when migrations are pending
     expect(pending.stdout).toMatch(/^Pending migrations:/);
@@ -114,7 +126,7 @@ describe('gatehouse migrate on a fresh database', { timeout: 90_000 }, () => {
     expect(status.stdout.trim()).toBe('The database is up to date.');
 
     // The CLI let go of the embedded database.
-    if (TEST_DB === 'pglite') expect(existsSync(join(dataDir, 'gatehouse.lock'))).toBe(false);
+    if (TEST_DB === 'pglite') expect(readLockRecord(dataDir)).toBeNull();
 
     // Prisma's bookkeeping: one finished row per migration, with Prisma's checksum (SHA-256 of
     // migration.sql), so `prisma migrate status` sees the same history.

@@ -1,7 +1,8 @@
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acquireDataDirLock, readLockRecord } from '../../src/db/data-dir-lock.ts';
 import { runCli, runCliJson } from '../support/cli.ts';
 import { basicAuth, postForm } from '../support/fixtures.ts';
 import { newMasterKey, startTestServer } from '../support/server.ts';
@@ -31,7 +32,7 @@ describe('gatehouse CLI with no server running', { timeout: 90_000 }, () => {
     if (TEST_DB === 'pglite') {
       // It opened the directory itself (no socket: no server), and released it on exit.
       expect(existsSync(join(db.dataDir, 'gatehouse.sock'))).toBe(false);
-      expect(existsSync(lockFile())).toBe(false);
+      expect(readLockRecord(db.dataDir)).toBeNull();
     }
 
     const client = await runCliJson<{ client_id: string; client_secret: string }>(
@@ -42,7 +43,7 @@ describe('gatehouse CLI with no server running', { timeout: 90_000 }, () => {
     const keys = await runCliJson<Array<{ kid: string; alg: string; state: string }>>(['keys', 'list', '--json'], env);
     const activeKids = keys.filter((k) => k.state === 'active').map((k) => k.kid);
     expect(activeKids).toHaveLength(2);
-    if (TEST_DB === 'pglite') expect(existsSync(lockFile())).toBe(false);
+    if (TEST_DB === 'pglite') expect(readLockRecord(db.dataDir)).toBeNull();
 
     // A server on the same database (same master key) takes the directory over and sees it all.
     const server = await startTestServer({ db, env: { MASTER_KEY: env.MASTER_KEY as string } });
@@ -60,28 +61,25 @@ describe('gatehouse CLI with no server running', { timeout: 90_000 }, () => {
     } finally {
       await server.close();
     }
-    if (TEST_DB === 'pglite') expect(existsSync(lockFile())).toBe(false);
+    if (TEST_DB === 'pglite') expect(readLockRecord(db.dataDir)).toBeNull();
   });
 
   it.skipIf(TEST_DB !== 'pglite')('refuses while another gatehouse command holds the data directory, naming it', async () => {
     // A live holder that is not a server (so has no control socket) is refused, by name...
-    writeFileSync(
-      lockFile(),
-      JSON.stringify({ pid: process.pid, hostname: hostname(), role: 'cli migrate', since: new Date().toISOString() }),
-    );
+    const holder = await acquireDataDirLock(db.dataDir, 'cli migrate');
     try {
       const busy = await runCli(['apis', 'list'], env);
       expect(busy.code).toBe(1);
       expect(busy.stderr.trimEnd().split('\n')).toHaveLength(1);
       expect(busy.stderr).toMatch(/in use by another gatehouse command \(cli migrate\)/);
     } finally {
-      rmSync(lockFile(), { force: true });
+      await holder.release();
     }
 
-    // ...and a stale lock, whose process is gone (above pid_max), is taken over and released.
-    writeFileSync(lockFile(), JSON.stringify({ pid: 2 ** 22 + 1, hostname: hostname(), role: 'server', since: new Date().toISOString() }));
+    // ...and a record left by a crash, naming a server that is gone, is only a record: the lock is free.
+    writeFileSync(lockFile(), JSON.stringify({ pid: 1, hostname: hostname(), role: 'server', since: new Date().toISOString() }));
     const stale = await runCli(['apis', 'list', '--json'], env);
     expect(stale.code, stale.stderr).toBe(0);
-    expect(existsSync(lockFile())).toBe(false);
+    expect(readLockRecord(db.dataDir)).toBeNull();
   });
 });

@@ -1,10 +1,10 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { clusterTemplatePath, openPgliteCluster, writeClusterTemplate } from '../../src/db/pglite-cluster.ts';
 import { createLogger } from '../../src/lib/logger.ts';
-import { LogCapture } from '../support/server.ts';
+import { LogCapture, ROOT } from '../support/server.ts';
 import { TEST_DB } from '../support/test-database.ts';
 
 /** New embedded databases are unpacked from a cluster template (src/db/pglite-cluster.ts). */
@@ -31,6 +31,11 @@ describe.runIf(TEST_DB === 'pglite')('embedded cluster template', () => {
     const again = await openPgliteCluster(pgdata, createLogger({ level: 'silent' }));
     expect((await again.query<{ n: number }>('SELECT n FROM kept')).rows).toEqual([{ n: 42 }]);
     await again.close();
+  });
+
+  it('keeps the template in dist/, outside node_modules (npm would re-read the whole tree on every npx)', () => {
+    expect(dirname(clusterTemplatePath())).toBe(join(ROOT, 'dist'));
+    expect(clusterTemplatePath()).not.toContain('node_modules');
   });
 
   it('runs initdb instead when the template is unusable, and says so', async () => {

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/pg-cluster.mjs';
+import { readLockRecord } from '../../src/db/data-dir-lock.ts';
 import {
   cliJson,
   cliMachineSetup,
@@ -66,7 +67,7 @@ describe('a restarted server keeps its data', { timeout: 120_000 }, () => {
     const jwksBefore = kids(await fetchJwks(first.url));
 
     expect(await first.stop('SIGTERM')).toBe(0);
-    if (TEST_DB === 'pglite') expect(existsSync(join(db.dataDir, 'gatehouse.lock'))).toBe(false);
+    if (TEST_DB === 'pglite') expect(readLockRecord(db.dataDir)).toBeNull();
 
     const second = await start(env);
     expect(second.url).toBe(first.url);
@@ -83,7 +84,7 @@ describe('a restarted server keeps its data', { timeout: 120_000 }, () => {
     expect(await cliJson<KeyRow[]>(env, ['keys', 'list'])).toEqual(keysBefore);
   });
 
-  it.skipIf(TEST_DB !== 'pglite')('takes over the stale lock of a server killed with SIGKILL, with the data intact', async () => {
+  it.skipIf(TEST_DB !== 'pglite')('starts on the data directory of a server killed with SIGKILL, with the data intact', async () => {
     db = await createTestDatabase();
     const port = await freePort();
     const env = { ...db.env, MASTER_KEY: newMasterKey(), PORT: String(port) };
@@ -98,7 +99,7 @@ describe('a restarted server keeps its data', { timeout: 120_000 }, () => {
     const pid = first.child.pid as number;
     expect(await first.stop('SIGKILL')).toBeNull();
     await waitFor(() => !isAlive(pid), `pid ${pid} to be gone`);
-    // The crash left its lock behind, naming a process that no longer exists.
+    // The crash left its record behind, naming a process that no longer exists; the kernel released the lock.
     const lock = JSON.parse(readFileSync(join(db.dataDir, 'gatehouse.lock'), 'utf8')) as { pid: number };
     expect(lock.pid).toBe(pid);
 

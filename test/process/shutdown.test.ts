@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/pg-cluster.mjs';
+import { readLockRecord } from '../../src/db/data-dir-lock.ts';
 import { basicAuth } from '../support/fixtures.ts';
 import {
   type CliClient,
@@ -103,7 +104,7 @@ describe('graceful shutdown', { timeout: 90_000 }, () => {
     }
     expect(await exited).toBe(0);
     if (TEST_DB === 'pglite') {
-      expect(existsSync(join(db.dataDir, 'gatehouse.lock'))).toBe(false);
+      expect(readLockRecord(db.dataDir)).toBeNull();
       expect(existsSync(join(db.dataDir, 'gatehouse.sock'))).toBe(false);
     }
 
@@ -190,7 +191,7 @@ describe('graceful shutdown', { timeout: 90_000 }, () => {
     expect(await server.stop('SIGINT')).toBe(0);
     await outputDrained(server);
     expect(server.output()).toMatch(/"signal":"SIGINT"/);
-    if (TEST_DB === 'pglite') expect(existsSync(join(db.dataDir, 'gatehouse.lock'))).toBe(false);
+    if (TEST_DB === 'pglite') expect(readLockRecord(db.dataDir)).toBeNull();
     const again = await start();
     expect(await introspect(again.url, client, token)).toMatchObject({ active: true });
   });

@@ -109,7 +109,10 @@ export interface SpawnedServer {
  * Starts `gatehouse serve` as a separate process (the built CLI, as `npm start` runs it) and
  * waits until /readyz answers 200.
  */
-export async function spawnServer(env: Record<string, string>, { readyTimeoutMs = 60_000 } = {}): Promise<SpawnedServer> {
+export async function spawnServer(
+  env: Record<string, string>,
+  { readyTimeoutMs = 60_000, wrapper = [] as string[] } = {},
+): Promise<SpawnedServer> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const fullEnv: Record<string, string> = {
     PATH: process.env.PATH ?? '',
@@ -121,7 +124,9 @@ export async function spawnServer(env: Record<string, string>, { readyTimeoutMs 
     SHUTDOWN_GRACE_SECONDS: '5',
     ...env,
   };
-  const child = spawn(process.execPath, [BIN, 'serve'], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  // `wrapper` runs it through another command (e.g. `unshare --pid --fork`, which then execs node).
+  const [command = process.execPath, ...args] = [...wrapper, process.execPath, BIN, 'serve'];
+  const child = spawn(command, args, { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout?.on('data', (d: Buffer) => {
     output += d.toString();
