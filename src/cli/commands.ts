@@ -1,6 +1,6 @@
-import type { z } from 'zod';
-import type { ApiWire, CreateApiWire } from '../http/admin/apis.routes.ts';
-import type { ApplicationWire } from '../http/admin/applications.routes.ts';
+import type { ZodType, z } from 'zod';
+import { type ApiWire, CreateApiWire } from '../http/admin/apis.routes.ts';
+import { type ApplicationWire, CreateApplicationWire, UpdateApplicationWire } from '../http/admin/applications.routes.ts';
 import type { KeyRevocationWire, KeyWire } from '../http/admin/keys.routes.ts';
 import { AppError } from '../lib/app-error.ts';
 import type { AdminRequest } from './admin-transport.ts';
@@ -32,7 +32,12 @@ export interface CommandSpec {
   positional?: string;
   /** commands that only read never create a database (or a master key) where there is none */
   readOnly?: boolean;
-  /** flags → admin API calls; throws UsageError for flag-level mistakes */
+  /**
+   * Checks the flags before anything is opened or asked (a wrong value never creates a database):
+   * builds what `run` sends and validates it with the admin API's own schema; throws UsageError.
+   */
+  check?(values: FlagValues): void;
+  /** flags → admin API calls */
   run(values: FlagValues, call: AdminCall): Promise<unknown>;
   /** maps a request field (as the API names it) back to the flag that sets it, for error messages */
   flagFor?: Record<string, string>;
@@ -77,6 +82,82 @@ function table(rows: string[][]): string {
 }
 
 const json = (value: unknown) => JSON.stringify(value, null, 2);
+
+/** `body` when the admin API's `schema` accepts it; otherwise a UsageError naming the flag. */
+function checked<T>(schema: ZodType, body: T, flagFor: Record<string, string>): T {
+  const result = schema.safeParse(body);
+  if (result.success) return body;
+  const issue = result.error.issues[0];
+  const field = String(issue?.path[0] ?? '');
+  const flag = flagFor[field];
+  throw new UsageError(`${flag ? `--${flag}` : field || 'input'}: ${issue?.message ?? 'invalid'}`);
+}
+
+const API_CREATE_FLAGS = {
+  identifier: 'identifier',
+  name: 'name',
+  scopes: 'scopes',
+  signing_alg: 'signing-alg',
+  access_token_format: 'token-format',
+  access_token_ttl_seconds: 'token-ttl',
+};
+
+function apiCreateBody(v: FlagValues) {
+  return checked(
+    CreateApiWire,
+    {
+      identifier: v.identifier,
+      name: v.name,
+      scopes: list(v.scopes) ?? [],
+      signing_alg: v['signing-alg'],
+      access_token_format: v['token-format'],
+      access_token_ttl_seconds: integer('token-ttl', v['token-ttl']),
+    },
+    API_CREATE_FLAGS,
+  );
+}
+
+const CLIENT_CREATE_FLAGS = { name: 'name', client_type: 'type', grant_types: 'grant-types', apis: 'api', redirect_uris: 'redirect-uri' };
+
+function clientCreateBody(v: FlagValues) {
+  const scopes = list(v.scopes);
+  const apis = (v.api as string[] | undefined) ?? [];
+  if (scopes && apis.length === 0) throw new UsageError('--scopes needs at least one --api');
+  if (v.introspect && apis.length === 0) throw new UsageError('--introspect needs at least one --api: the right is given per API');
+  return checked(
+    CreateApplicationWire,
+    {
+      name: v.name,
+      client_type: v.type,
+      grant_types: list(v['grant-types']),
+      apis: apis.map((identifier) => ({ identifier, scopes, ...(v.introspect ? { introspect: true } : {}) })),
+      redirect_uris: (v['redirect-uri'] as string[] | undefined) ?? [],
+    },
+    CLIENT_CREATE_FLAGS,
+  );
+}
+
+const CLIENT_UPDATE_FLAGS = { name: 'name', apis: 'api' };
+
+function clientUpdateBody(v: FlagValues) {
+  const scopes = list(v.scopes);
+  const apis = v.api as string[] | undefined;
+  if (v.introspect && v['no-introspect']) throw new UsageError('give --introspect or --no-introspect, not both');
+  if (scopes && !apis) throw new UsageError('--scopes needs at least one --api (list every API the application keeps)');
+  const introspect = v.introspect ? true : v['no-introspect'] ? false : undefined;
+  if (v.name === undefined && !apis && introspect === undefined)
+    throw new UsageError("nothing to change: give --name, --api, --introspect or --no-introspect. Run 'gatehouse clients update --help'.");
+  return checked(
+    UpdateApplicationWire,
+    { name: v.name, apis: apis?.map((identifier) => ({ identifier, scopes })), introspect },
+    CLIENT_UPDATE_FLAGS,
+  );
+}
+
+function kidOf(v: FlagValues): string {
+  if (typeof v.kid !== 'string' || v.kid === '') throw new UsageError("a KID is required: 'gatehouse keys revoke KID'");
+  return v.kid;
+}
 const query = (params: Record<string, string>) => `?${new URLSearchParams(params).toString()}`;
 
 /** The application with this client_id, through the admin API (which names objects by `id`). */
@@ -127,25 +208,9 @@ export const COMMANDS: CommandSpec[] = [
       'token-ttl': { type: 'string', value: 'SECONDS', description: 'access-token lifetime (default ACCESS_TOKEN_TTL_SECONDS)' },
       json: JSON_FLAG,
     },
-    flagFor: {
-      identifier: 'identifier',
-      name: 'name',
-      scopes: 'scopes',
-      signing_alg: 'signing-alg',
-      access_token_format: 'token-format',
-      access_token_ttl_seconds: 'token-ttl',
-    },
-    run(v, call) {
-      const body: z.input<typeof CreateApiWire> = {
-        identifier: v.identifier as string,
-        name: v.name as string,
-        scopes: list(v.scopes) ?? [],
-        signing_alg: v['signing-alg'] as 'ES256',
-        access_token_format: v['token-format'] as 'jwt',
-        access_token_ttl_seconds: integer('token-ttl', v['token-ttl']),
-      };
-      return call({ method: 'POST', path: '/apis', body });
-    },
+    flagFor: API_CREATE_FLAGS,
+    check: apiCreateBody,
+    run: (v, call) => call({ method: 'POST', path: '/apis', body: apiCreateBody(v) }),
     print: (result, asJson) => {
       const api = result as ApiWire;
       return asJson ? json(api) : `Created API "${api.name}" (${api.identifier}) with scopes: ${api.scopes.join(', ') || '(none)'}`;
@@ -164,7 +229,14 @@ export const COMMANDS: CommandSpec[] = [
       if (!apis.length) return 'No APIs registered.';
       return table([
         ['IDENTIFIER', 'NAME', 'SCOPES', 'ALG', 'FORMAT', 'TTL'],
-        ...apis.map((a) => [a.identifier, a.name, a.scopes.join(','), a.signing_alg, a.access_token_format, `${a.access_token_ttl_seconds}s`]),
+        ...apis.map((a) => [
+          a.identifier,
+          a.name,
+          a.scopes.join(','),
+          a.signing_alg,
+          a.access_token_format,
+          `${a.access_token_ttl_seconds}s`,
+        ]),
       ]);
     },
   },
@@ -206,21 +278,9 @@ export const COMMANDS: CommandSpec[] = [
       introspect: { type: 'boolean', description: INTROSPECT_HELP },
       json: JSON_FLAG,
     },
-    flagFor: { name: 'name', client_type: 'type', grant_types: 'grant-types', apis: 'api', redirect_uris: 'redirect-uri' },
-    run(v, call) {
-      const scopes = list(v.scopes);
-      const apis = (v.api as string[] | undefined) ?? [];
-      if (scopes && apis.length === 0) throw new UsageError('--scopes needs at least one --api');
-      if (v.introspect && apis.length === 0) throw new UsageError('--introspect needs at least one --api: the right is given per API');
-      const body = {
-        name: v.name,
-        client_type: v.type,
-        grant_types: list(v['grant-types']),
-        apis: apis.map((identifier) => ({ identifier, scopes, ...(v.introspect ? { introspect: true } : {}) })),
-        redirect_uris: (v['redirect-uri'] as string[] | undefined) ?? [],
-      };
-      return call({ method: 'POST', path: '/applications', body });
-    },
+    flagFor: CLIENT_CREATE_FLAGS,
+    check: clientCreateBody,
+    run: (v, call) => call({ method: 'POST', path: '/applications', body: clientCreateBody(v) }),
     print: (result, asJson) => printApplicationWithSecret(result, asJson, 'Created'),
   },
   {
@@ -286,19 +346,11 @@ export const COMMANDS: CommandSpec[] = [
       },
       json: JSON_FLAG,
     },
-    flagFor: { name: 'name', apis: 'api' },
+    flagFor: CLIENT_UPDATE_FLAGS,
+    check: clientUpdateBody,
     async run(v, call) {
-      const scopes = list(v.scopes);
-      const apis = v.api as string[] | undefined;
-      if (v.introspect && v['no-introspect']) throw new UsageError('give --introspect or --no-introspect, not both');
-      if (scopes && !apis) throw new UsageError('--scopes needs at least one --api (list every API the application keeps)');
-      const introspect = v.introspect ? true : v['no-introspect'] ? false : undefined;
-      if (v.name === undefined && !apis && introspect === undefined)
-        throw new UsageError(
-          "nothing to change: give --name, --api, --introspect or --no-introspect. Run 'gatehouse clients update --help'.",
-        );
+      const body = clientUpdateBody(v);
       const { id } = await applicationByClientId(call, v['client-id'] as string);
-      const body = { name: v.name, apis: apis?.map((identifier) => ({ identifier, scopes })), introspect };
       return call({ method: 'PATCH', path: `/applications/${encodeURIComponent(id)}`, body });
     },
     print: (result, asJson) => {
@@ -403,10 +455,8 @@ export const COMMANDS: CommandSpec[] = [
       },
       json: JSON_FLAG,
     },
-    run(v, call) {
-      if (typeof v.kid !== 'string' || v.kid === '') throw new UsageError("a KID is required: 'gatehouse keys revoke KID'");
-      return call({ method: 'POST', path: `/keys/${encodeURIComponent(v.kid)}/revocation` });
-    },
+    check: kidOf,
+    run: (v, call) => call({ method: 'POST', path: `/keys/${encodeURIComponent(kidOf(v))}/revocation` }),
     print: (result, asJson) => {
       const revocation = result as z.infer<typeof KeyRevocationWire>;
       if (asJson) return json(revocation);

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { AccessTokenFormat, type ApiResource, ResourceIdentifier, ScopeToken, SigningAlg } from '../../domain/api-resources/api-resource.schema.ts';
+import {
+  AccessTokenFormat,
+  type ApiResource,
+  ResourceIdentifier,
+  ScopeToken,
+  SigningAlg,
+} from '../../domain/api-resources/api-resource.schema.ts';
 import type { ApiResourceService } from '../../domain/api-resources/api-resource.service.ts';
 import { defineRoute } from './route.ts';
 import { Id, iso, Timestamp } from './wire.ts';

@@ -91,7 +91,9 @@ export function applicationRoutes({ applications }: { applications: ApplicationS
       status: [200, 400],
       async handle({ query }) {
         const all = await applications.list();
-        return { body: all.filter((a) => query.client_id === undefined || a.clientId === query.client_id).map((a) => applicationToWire(a)) };
+        return {
+          body: all.filter((a) => query.client_id === undefined || a.clientId === query.client_id).map((a) => applicationToWire(a)),
+        };
       },
     }),
     defineRoute({
@@ -138,7 +140,10 @@ export function applicationRoutes({ applications }: { applications: ApplicationS
       status: [200, 400, 404, 409],
       async handle({ params, body, principal }) {
         const { clientId } = await applications.getById(params.id);
-        const updated = await applications.update({ clientId, name: body.name, apis: body.apis, introspect: body.introspect }, principal.actor);
+        const updated = await applications.update(
+          { clientId, name: body.name, apis: body.apis, introspect: body.introspect },
+          principal.actor,
+        );
         return { body: applicationToWire(updated) };
       },
     }),
