@@ -15,6 +15,7 @@ export function registerPageAssets(router: Router, config: Pick<Config, 'brandin
     ctx.set('Cache-Control', 'public, max-age=31536000, immutable');
     ctx.set('ETag', sheet.etag);
     ctx.type = 'text/css; charset=utf-8';
+    ctx.status = 200; // ctx.fresh compares validators only on a 2xx answer
     if (ctx.fresh) {
       ctx.status = 304;
       return;

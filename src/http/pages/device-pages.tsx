@@ -50,9 +50,9 @@ const CODE_ERRORS: Readonly<Record<UserCodeError, string>> = {
   failed: 'Something went wrong. Enter the code again.',
 };
 
-/** An example code in the configured format, e.g. BDFG-HJKL or 0123-4567. */
+/** An example code in the configured format, e.g. BCDF-GHJK or 0123-4567. */
 export function exampleUserCode({ charset = 'base-20', mask = '****-****' }: UserCodeFormat): string {
-  const alphabet = charset === 'digits' ? '0123456789' : 'BDFGHJKLMNPQRSTVWXZ';
+  const alphabet = charset === 'digits' ? '0123456789' : 'BCDFGHJKLMNPQRSTVWXZ';
   let i = 0;
   return mask.replace(/\*/g, () => alphabet[i++ % alphabet.length] as string);
 }

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import type { VNode } from 'preact';
+import type { JSX } from 'preact';
 import { renderToString } from 'preact-render-to-string';
 import type { BrandingConfig } from '../../config/config.ts';
 import { type PageSecurityOptions, pageSecurityHeaders } from './security-headers.ts';
@@ -10,7 +10,7 @@ export interface RenderPageOptions {
 }
 
 /** A complete HTML document for a page element (`<LoginPage …/>`, `<ErrorPage …/>`, …). */
-export function renderPage(page: VNode, { branding }: RenderPageOptions): string {
+export function renderPage(page: JSX.Element, { branding }: RenderPageOptions): string {
   return `<!doctype html>${renderToString(<ThemeContext.Provider value={pageTheme(branding)}>{page}</ThemeContext.Provider>)}`;
 }
 
@@ -24,7 +24,7 @@ export interface SendPageOptions extends RenderPageOptions, PageSecurityOptions 
  * `Cache-Control: no-store` (a page carries a CSRF token and personal data; no cache may keep it,
  * and Back must not show a stale form).
  */
-export function sendPage(ctx: Context, page: VNode, options: SendPageOptions): void {
+export function sendPage(ctx: Context, page: JSX.Element, options: SendPageOptions): void {
   const body = renderPage(page, options);
   pageSecurityHeaders(ctx, options);
   ctx.status = options.status ?? 200;

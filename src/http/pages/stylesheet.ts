@@ -22,6 +22,7 @@ body{margin:0;padding:1.5rem 1rem 3rem;display:flex;flex-direction:column;align-
 main{width:100%;max-width:30rem;background:#fff;border:1px solid #c9ced6;border-radius:.5rem;padding:1.5rem}
 h1{font-size:1.5rem;line-height:1.25;margin:0 0 1rem;overflow-wrap:anywhere}
 h2{font-size:1.0625rem;line-height:1.3;margin:1.25rem 0 .5rem}
+h3{font-size:1rem;line-height:1.3;margin:1rem 0 .25rem}
 p,ul{margin:0 0 1rem}
 ul{padding-left:1.25rem}
 li{margin:.25rem 0}
@@ -42,6 +43,7 @@ input.user-code::placeholder{text-transform:none;letter-spacing:normal}
 input[aria-invalid=true]{border-color:#b3261e}
 .field-error{color:#b3261e;font-weight:600;margin:.375rem 0 0}
 .notice{border-left:4px solid var(--gh-ink);background:#f3f4f6;padding:.625rem .875rem;margin:0 0 1rem}
+.notice>:last-child{margin-bottom:0}
 .notice-error{border-left-color:#b3261e;background:#fdf2f1}
 .user-code-display{display:inline-block;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:1.375rem;letter-spacing:.12em;padding:.25rem .625rem;border:1px solid #c9ced6;border-radius:.375rem;background:#f3f4f6}
 .actions{display:flex;flex-wrap:wrap;gap:.75rem;margin:1.5rem 0 0}
