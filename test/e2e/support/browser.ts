@@ -16,7 +16,7 @@ export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'];
 
 interface Watch {
-  console: string[];
+  console: Array<{ type: string; text: string; url: string }>;
   errors: string[];
   dialogs: string[];
 }
@@ -52,7 +52,7 @@ export function useBrowser(): BrowserHandle {
       const page = await context.newPage();
       const watch: Watch = { console: [], errors: [], dialogs: [] };
       watches.set(page, watch);
-      page.on('console', (message) => watch.console.push(`${message.type()}: ${message.text()}`));
+      page.on('console', (message) => watch.console.push({ type: message.type(), text: message.text(), url: message.location().url }));
       page.on('pageerror', (error) => watch.errors.push(error.message));
       page.on('dialog', (dialog) => {
         watch.dialogs.push(`${dialog.type()}: ${dialog.message()}`);
@@ -80,7 +80,9 @@ function watchOf(page: Page): Watch {
 /** Content-Security-Policy violations the page reported, from both sources. */
 export async function cspViolations(page: Page): Promise<string[]> {
   const fromPage = await page.evaluate(() => [...((window as unknown as { __cspViolations?: string[] }).__cspViolations ?? [])]);
-  const fromConsole = watchOf(page).console.filter((line) => /Content Security Policy/i.test(line));
+  const fromConsole = watchOf(page)
+    .console.filter((m) => /Content Security Policy/i.test(m.text))
+    .map((m) => m.text);
   return [...fromPage, ...fromConsole];
 }
 
@@ -97,7 +99,14 @@ export function expectNoDialogs(page: Page): void {
   }
 }
 
-/** Console errors (failed loads, CSP) the page logged, for assertions of a quiet page. */
+/**
+ * Console errors (failed loads, CSP) the page logged, for assertions of a quiet page. The status
+ * of the document itself is left out: an error page is meant to answer 4xx or 5xx, and Chromium
+ * logs that as a failed load.
+ */
 export function consoleErrors(page: Page): string[] {
-  return watchOf(page).console.filter((line) => line.startsWith('error: '));
+  return watchOf(page)
+    .console.filter((m) => m.type === 'error')
+    .filter((m) => !(m.url === page.url() && m.text.startsWith('Failed to load resource: the server responded with a status of')))
+    .map((m) => `${m.text} (${m.url})`);
 }
