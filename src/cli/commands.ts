@@ -2,6 +2,7 @@ import type { ApiResource } from '../domain/api-resources/api-resource.schema.ts
 import type { Application } from '../domain/applications/application.schema.ts';
 import type { ApplicationWithSecret } from '../domain/applications/application.service.ts';
 import type { KeyRevocation, SigningKeyInfo } from '../domain/signing-keys/signing-key.schema.ts';
+import { SERVED_GRANT_TYPES } from '../oidc/surface.ts';
 import type { OperationName } from '../runtime/operations.ts';
 import { apiToWire, applicationToWire, iso, keyToWire } from './wire.ts';
 
@@ -167,7 +168,7 @@ export const COMMANDS: CommandSpec[] = [
       'grant-types': {
         type: 'string',
         value: 'LIST',
-        description: 'comma-separated: client_credentials (default), authorization_code, refresh_token',
+        description: `comma-separated grant types the server serves: ${SERVED_GRANT_TYPES.join(', ')} (default client_credentials)`,
       },
       api: { type: 'string', multiple: true, value: 'URI', description: 'an API it may request tokens for' },
       scopes: {

@@ -12,6 +12,7 @@ import type { TokenInspector } from '../oidc/token-inspector.ts';
 import type { ClientAuthThrottle } from './client-auth-throttle.ts';
 import { errorBoundary } from './middleware/error-boundary.ts';
 import { requestContext } from './middleware/request-context.ts';
+import { serveOnlyServedRoutes } from './middleware/served-routes.ts';
 import type { ProviderSlot } from './provider-slot.ts';
 import { type ReadinessCheck, registerHealthRoutes } from './routes/health.ts';
 import { registerProtocolRoutes } from './routes/protocol.ts';
@@ -78,6 +79,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));
   app.use(normalizeProtocolErrors(deps.issuer, { onUnavailable }));
+  app.use(serveOnlyServedRoutes());
   app.use(deps.provider.middleware);
   return app;
 }
