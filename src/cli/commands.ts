@@ -178,9 +178,22 @@ export const COMMANDS: CommandSpec[] = [
       },
       'redirect-uri': { type: 'string', multiple: true, value: 'URI', description: 'redirect URI for authorization_code' },
       introspect: { type: 'boolean', description: INTROSPECT_HELP },
+      'allowed-origin': {
+        type: 'string',
+        multiple: true,
+        value: 'ORIGIN',
+        description: 'a browser origin (https://host[:port]) that may call the token endpoint (CORS; none by default); or a comma list',
+      },
       json: JSON_FLAG,
     },
-    flagFor: { name: 'name', clientType: 'type', grantTypes: 'grant-types', apis: 'api', redirectUris: 'redirect-uri' },
+    flagFor: {
+      name: 'name',
+      clientType: 'type',
+      grantTypes: 'grant-types',
+      apis: 'api',
+      redirectUris: 'redirect-uri',
+      allowedOrigins: 'allowed-origin',
+    },
     toInput: (v) => {
       const scopes = list(v.scopes);
       const apis = (v.api as string[] | undefined) ?? [];
@@ -192,6 +205,7 @@ export const COMMANDS: CommandSpec[] = [
         grantTypes: list(v['grant-types']),
         apis: apis.map((identifier) => ({ identifier, scopes, ...(v.introspect ? { introspect: true } : {}) })),
         redirectUris: (v['redirect-uri'] as string[] | undefined) ?? [],
+        allowedOrigins: ((v['allowed-origin'] as string[] | undefined) ?? []).flatMap((o) => list(o) ?? []),
       };
     },
     print: (result, asJson) => printApplicationWithSecret(result, asJson, 'Created'),

@@ -5,6 +5,7 @@ import type { ApplicationService } from '../domain/applications/application.serv
 import type { OidcArtifactService } from '../domain/oidc-artifacts/oidc-artifact.service.ts';
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 import { createAdapterClass } from './adapter.ts';
+import { ALLOWED_ORIGINS_METADATA, clientBasedCORS } from './cors.ts';
 import { renderProtocolErrorPage } from './error-page.ts';
 import { subscribeProviderEvents } from './events.ts';
 import { resourceIndicators } from './resources.ts';
@@ -42,6 +43,10 @@ export function buildProvider(deps: ProviderDeps, keyRing: KeyRing): Provider {
     jwks: { keys: keyRing.privateJwks as NonNullable<Configuration['jwks']>['keys'] },
     // #cookies
     cookies: { keys: deps.cookieKeys },
+    // #clientbasedcors — per-application allow-list of browser origins, empty by default (cors.ts)
+    clientBasedCORS,
+    // #extraclientmetadata — carries that allow-list from the application (client-metadata.ts)
+    extraClientMetadata: { properties: [ALLOWED_ORIGINS_METADATA] },
     routes: OIDC_ROUTES,
     // #clientauthmethods — no HMAC-based client_secret_jwt: secrets are stored only as digests
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],

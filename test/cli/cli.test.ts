@@ -165,6 +165,45 @@ describe('gatehouse CLI while a server runs', { timeout: 60_000 }, () => {
     expectOneLineError(missing, 'nonzero', /no application has this client_id/);
   });
 
+  it('clients create --allowed-origin (repeatable or a comma list): clients show lists them and the token endpoint answers them (CORS)', async () => {
+    const api = await makeApi(server.services);
+    const created = await runCliJson<WireClient & { allowed_origins: string[] }>(
+      [
+        'clients',
+        'create',
+        '--name',
+        `spa-backend-${Date.now()}`,
+        '--api',
+        api.identifier,
+        '--allowed-origin',
+        'https://app.example.test',
+        '--allowed-origin',
+        'https://admin.example.test,http://localhost:5173',
+        '--json',
+      ],
+      server.env,
+    );
+    const origins = ['https://app.example.test', 'https://admin.example.test', 'http://localhost:5173'];
+    expect(created.allowed_origins).toEqual(origins);
+    const shown = await runCliJson<{ allowed_origins: string[] }>(['clients', 'show', '--client-id', created.client_id], server.env);
+    expect(shown.allowed_origins).toEqual(origins);
+
+    const fromPage = await postForm(
+      `${server.url}/oauth/token`,
+      { grant_type: 'client_credentials' },
+      { authorization: basicAuth(created.client_id, created.client_secret as string), origin: 'https://admin.example.test' },
+    );
+    expect(fromPage.status).toBe(200);
+    expect(fromPage.headers.get('access-control-allow-origin')).toBe('https://admin.example.test');
+
+    // none by default
+    const plain = await runCliJson<{ allowed_origins: string[] }>(
+      ['clients', 'create', '--name', `no-cors-${Date.now()}`, '--json'],
+      server.env,
+    );
+    expect(plain.allowed_origins).toEqual([]);
+  });
+
   it('clients rotate-secret: the new secret works and the old one fails at once with invalid_client (RFC 6749 §5.2)', async () => {
     const { clientId, clientSecret, api } = await makeMachineSetup(server.services);
     // Warm the server's client cache with the old secret, so a stale cache would show.

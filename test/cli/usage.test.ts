@@ -137,6 +137,18 @@ describe.skipIf(TEST_DB !== 'pglite').concurrent('gatehouse usage errors exit 2 
     expectUsageError(await cli('clients', 'create', '--name', 'g', '--grant-types', 'password'), /--grant-types: /);
   });
 
+  it('an --allowed-origin that is not an origin (a path, a wildcard, plain http to a remote host)', async () => {
+    for (const origin of [
+      'https://app.example.test/callback',
+      '*',
+      'http://app.example.test',
+      'https://App.Example.test',
+      'https://a.example.test,nope',
+    ]) {
+      expectUsageError(await cli('clients', 'create', '--name', 'o', '--allowed-origin', origin), /--allowed-origin: .*origin/);
+    }
+  });
+
   it('an --api that is not a URI', async () => {
     expectUsageError(await cli('clients', 'create', '--name', 'g', '--api', 'nope'), /--api: /);
   });

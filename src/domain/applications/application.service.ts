@@ -150,6 +150,7 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
             clientType: data.clientType,
             grantTypes,
             redirectUris: data.redirectUris,
+            allowedOrigins: [...new Set(data.allowedOrigins)],
             skipAuthorization: data.skipAuthorization,
             clientSecretDigest: minted?.digest ?? null,
             secretHint: minted?.hint ?? null,
@@ -160,7 +161,13 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
             action: 'application.created',
             targetType: 'application',
             targetId: created.id,
-            details: { clientId: created.clientId, name: created.name, grantTypes, apis: created.apis },
+            details: {
+              clientId: created.clientId,
+              name: created.name,
+              grantTypes,
+              apis: created.apis,
+              allowedOrigins: created.allowedOrigins,
+            },
           });
           return created;
         });

@@ -14,6 +14,7 @@ function toRecord(row: Row): ClientRecord {
     clientType: row.clientType,
     grantTypes: row.grantTypes as GrantType[],
     redirectUris: row.redirectUris,
+    allowedOrigins: row.allowedOrigins ?? [],
     skipAuthorization: row.skipAuthorization,
     isActive: row.isActive,
     apis: row.apiGrants
@@ -34,6 +35,7 @@ export interface NewApplicationRow {
   clientType: 'confidential' | 'public';
   grantTypes: string[];
   redirectUris: string[];
+  allowedOrigins: string[];
   skipAuthorization: boolean;
   clientSecretDigest: string | null;
   secretHint: string | null;
