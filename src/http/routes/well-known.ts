@@ -29,6 +29,8 @@ function serve(ctx: Context, doc: Rendered, type: string, maxAgeSeconds: number)
   ctx.set('Cache-Control', `public, max-age=${maxAgeSeconds}`);
   ctx.set('ETag', doc.etag);
   ctx.set('Access-Control-Allow-Origin', '*');
+  // Public documents: any site may load them, also without CORS (http/middleware/security-headers.ts).
+  ctx.set('Cross-Origin-Resource-Policy', 'cross-origin');
   ctx.type = type;
   if (ctx.get('if-none-match') === doc.etag) {
     ctx.status = 304;
