@@ -110,6 +110,9 @@ describe('security headers', () => {
       'route not served': { req: { method: 'GET', path: '/oauth/authorize?client_id=x', headers: { accept: 'text/html' } }, status: 404 },
       'method the JWKS does not allow': { req: { method: 'DELETE', path: '/.well-known/jwks.json' }, status: 405 },
       'method HTTP does not define': { req: { method: 'PROPFIND', path: '/healthz' }, status: 501 },
+      // refused by Node's HTTP parser, before Koa (http/client-error.ts)
+      'headers too large': { req: { method: 'GET', path: '/oauth/token', headers: { 'x-padding': 'x'.repeat(20_000) } }, status: 431 },
+      'malformed request target': { req: { method: 'GET', path: '/oauth/tok\u00ffen' }, status: 400 },
     };
   });
   afterAll(() => server?.close());
@@ -129,6 +132,12 @@ describe('security headers', () => {
       expect(res.status, `${name}: ${res.body.slice(0, 200)}`).toBe(status);
       expectSecurityHeaders(name, res);
     }
+  });
+
+  it("come with Cache-Control: no-store on the answers of Node's HTTP parser too", async () => {
+    const res = await sendRaw(server.url, requests['headers too large']?.req as RawRequest);
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers.connection).toBe('close');
   });
 
   it('leave discovery and the JWKS public: Access-Control-Allow-Origin *, cacheable, loadable from any site', async () => {

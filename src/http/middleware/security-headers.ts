@@ -23,7 +23,25 @@ import helmet from 'koa-helmet';
  * request pays only for headers that do something. The header values are computed once, here.
  */
 export function securityHeaders({ issuer }: { issuer: string }): Middleware {
-  return helmet({
+  return helmet(helmetOptions(issuer)) as Middleware;
+}
+
+/**
+ * The same headers as name/value pairs, for the few answers written without Koa (client-error.ts):
+ * helmet's own middleware run once against a stand-in response that records them.
+ */
+export async function securityHeaderPairs({ issuer }: { issuer: string }): Promise<Array<[string, string]>> {
+  const pairs: Array<[string, string]> = [];
+  const res = {
+    setHeader: (name: string, value: unknown) => pairs.push([name, String(value)]),
+    removeHeader: () => {},
+  };
+  await securityHeaders({ issuer })({ req: {}, res } as never, async () => {});
+  return pairs;
+}
+
+function helmetOptions(issuer: string): Parameters<typeof helmet>[0] {
+  return {
     contentSecurityPolicy: {
       useDefaults: false,
       directives: { defaultSrc: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"], frameAncestors: ["'none'"] },
@@ -41,5 +59,5 @@ export function securityHeaders({ issuer }: { issuer: string }): Middleware {
     xPermittedCrossDomainPolicies: false,
     xPoweredBy: false,
     xXssProtection: false,
-  }) as Middleware;
+  };
 }
