@@ -250,7 +250,7 @@ export const COMMANDS: CommandSpec[] = [
   {
     group: 'clients',
     name: 'update',
-    summary: "change an application's name, APIs, scopes or introspect right",
+    summary: "change an application's name, APIs, scopes, introspect right or allowed origins",
     operation: 'clients.update',
     options: {
       'client-id': { type: 'string', value: 'ID', required: true, description: "the application's client_id" },
@@ -272,24 +272,35 @@ export const COMMANDS: CommandSpec[] = [
         type: 'boolean',
         description: 'takes the introspect right away from every API: it may introspect only its own tokens',
       },
+      'allowed-origin': {
+        type: 'string',
+        multiple: true,
+        value: 'ORIGIN',
+        description: 'replaces the browser origins that may call the token endpoint (CORS) by those given; or a comma list',
+      },
+      'no-allowed-origins': { type: 'boolean', description: 'removes every allowed origin: no page may call the token endpoint' },
       json: JSON_FLAG,
     },
-    flagFor: { clientId: 'client-id', name: 'name', apis: 'api' },
+    flagFor: { clientId: 'client-id', name: 'name', apis: 'api', allowedOrigins: 'allowed-origin' },
     toInput: (v) => {
       const scopes = list(v.scopes);
       const apis = v.api as string[] | undefined;
       if (v.introspect && v['no-introspect']) throw new UsageError('give --introspect or --no-introspect, not both');
       if (scopes && !apis) throw new UsageError('--scopes needs at least one --api (list every API the application keeps)');
       const introspect = v.introspect ? true : v['no-introspect'] ? false : undefined;
-      if (v.name === undefined && !apis && introspect === undefined)
+      const origins = v['allowed-origin'] as string[] | undefined;
+      if (origins && v['no-allowed-origins']) throw new UsageError('give --allowed-origin or --no-allowed-origins, not both');
+      const allowedOrigins = v['no-allowed-origins'] ? [] : origins?.flatMap((o) => list(o) ?? []);
+      if (v.name === undefined && !apis && introspect === undefined && allowedOrigins === undefined)
         throw new UsageError(
-          "nothing to change: give --name, --api, --introspect or --no-introspect. Run 'gatehouse clients update --help'.",
+          "nothing to change: give --name, --api, --introspect, --no-introspect, --allowed-origin or --no-allowed-origins. Run 'gatehouse clients update --help'.",
         );
       return {
         clientId: v['client-id'],
         name: v.name,
         apis: apis?.map((identifier) => ({ identifier, scopes })),
         introspect,
+        allowedOrigins,
       };
     },
     print: (result, asJson) => {
@@ -299,6 +310,7 @@ export const COMMANDS: CommandSpec[] = [
         `Updated application "${application.name}"`,
         `  client_id: ${application.clientId}`,
         ...(application.apis.length ? application.apis.map(describeGrant) : ['  no APIs']),
+        `  allowed origins: ${application.allowedOrigins.join(', ') || '(none)'}`,
       ].join('\n');
     },
   },

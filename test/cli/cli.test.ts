@@ -165,7 +165,7 @@ describe('gatehouse CLI while a server runs', { timeout: 60_000 }, () => {
     expectOneLineError(missing, 'nonzero', /no application has this client_id/);
   });
 
-  it('clients create --allowed-origin (repeatable or a comma list): clients show lists them and the token endpoint answers them (CORS)', async () => {
+  it('clients create --allowed-origin (repeatable or a comma list), show and update: the token endpoint answers those origins only (CORS)', async () => {
     const api = await makeApi(server.services);
     const created = await runCliJson<WireClient & { allowed_origins: string[] }>(
       [
@@ -202,6 +202,25 @@ describe('gatehouse CLI while a server runs', { timeout: 60_000 }, () => {
       server.env,
     );
     expect(plain.allowed_origins).toEqual([]);
+
+    // clients update replaces the list, and the running server follows at once
+    const replaced = await runCliJson<{ allowed_origins: string[] }>(
+      ['clients', 'update', '--client-id', created.client_id, '--allowed-origin', 'https://new.example.test', '--json'],
+      server.env,
+    );
+    expect(replaced.allowed_origins).toEqual(['https://new.example.test']);
+    const fromOldPage = await postForm(
+      `${server.url}/oauth/token`,
+      { grant_type: 'client_credentials' },
+      { authorization: basicAuth(created.client_id, created.client_secret as string), origin: 'https://admin.example.test' },
+    );
+    expect(fromOldPage.status).toBe(400);
+    expect(fromOldPage.headers.get('access-control-allow-origin')).toBeNull();
+
+    const cleared = await cli('clients', 'update', '--client-id', created.client_id, '--no-allowed-origins');
+    expect(cleared.code, cleared.stderr).toBe(0);
+    expect(cleared.stdout).toContain('allowed origins: (none)');
+    expect((await server.services.applications.get(created.client_id)).allowedOrigins).toEqual([]);
   });
 
   it('clients rotate-secret: the new secret works and the old one fails at once with invalid_client (RFC 6749 §5.2)', async () => {

@@ -73,6 +73,8 @@ export const UpdateApplication = z.object({
   apis: z.array(ApiGrant).max(100).optional(),
   /** sets the introspect right on every granted API (after `apis`, when both are given) */
   introspect: z.boolean().optional(),
+  /** replaces the browser origins allowed to call the token endpoint (CORS) when given; [] clears them */
+  allowedOrigins: z.array(AllowedOrigin).max(50).optional(),
 });
 export type UpdateApplication = z.input<typeof UpdateApplication>;
 

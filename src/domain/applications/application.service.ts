@@ -227,13 +227,14 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
             );
           }
           const apis = grants ? await resolveGrants(tx, grants) : undefined;
-          const updated = await store.update(tx, found.id, { name: data.name, apis });
+          const allowedOrigins = data.allowedOrigins && [...new Set(data.allowedOrigins)];
+          const updated = await store.update(tx, found.id, { name: data.name, apis, allowedOrigins });
           await audit.insert(tx, {
             actor,
             action: 'application.updated',
             targetType: 'application',
             targetId: found.id,
-            details: { clientId: found.clientId, name: updated.name, apis: updated.apis },
+            details: { clientId: found.clientId, name: updated.name, apis: updated.apis, allowedOrigins: updated.allowedOrigins },
           });
           return updated;
         });
