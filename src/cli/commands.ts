@@ -2,6 +2,7 @@ import type { ApiResource } from '../domain/api-resources/api-resource.schema.ts
 import type { Application } from '../domain/applications/application.schema.ts';
 import type { ApplicationWithSecret } from '../domain/applications/application.service.ts';
 import type { KeyRevocation, SigningKeyInfo } from '../domain/signing-keys/signing-key.schema.ts';
+import { SERVED_GRANT_TYPES } from '../oidc/surface.ts';
 import type { OperationName } from '../runtime/operations.ts';
 import { apiToWire, applicationToWire, iso, keyToWire } from './wire.ts';
 
@@ -167,7 +168,7 @@ export const COMMANDS: CommandSpec[] = [
       'grant-types': {
         type: 'string',
         value: 'LIST',
-        description: 'comma-separated: client_credentials (default), authorization_code, refresh_token',
+        description: `comma-separated grant types the server serves: ${SERVED_GRANT_TYPES.join(', ')} (default client_credentials)`,
       },
       api: { type: 'string', multiple: true, value: 'URI', description: 'an API it may request tokens for' },
       scopes: {
@@ -177,9 +178,22 @@ export const COMMANDS: CommandSpec[] = [
       },
       'redirect-uri': { type: 'string', multiple: true, value: 'URI', description: 'redirect URI for authorization_code' },
       introspect: { type: 'boolean', description: INTROSPECT_HELP },
+      'allowed-origin': {
+        type: 'string',
+        multiple: true,
+        value: 'ORIGIN',
+        description: 'a browser origin (https://host[:port]) that may call the token endpoint (CORS; none by default); or a comma list',
+      },
       json: JSON_FLAG,
     },
-    flagFor: { name: 'name', clientType: 'type', grantTypes: 'grant-types', apis: 'api', redirectUris: 'redirect-uri' },
+    flagFor: {
+      name: 'name',
+      clientType: 'type',
+      grantTypes: 'grant-types',
+      apis: 'api',
+      redirectUris: 'redirect-uri',
+      allowedOrigins: 'allowed-origin',
+    },
     toInput: (v) => {
       const scopes = list(v.scopes);
       const apis = (v.api as string[] | undefined) ?? [];
@@ -191,6 +205,7 @@ export const COMMANDS: CommandSpec[] = [
         grantTypes: list(v['grant-types']),
         apis: apis.map((identifier) => ({ identifier, scopes, ...(v.introspect ? { introspect: true } : {}) })),
         redirectUris: (v['redirect-uri'] as string[] | undefined) ?? [],
+        allowedOrigins: ((v['allowed-origin'] as string[] | undefined) ?? []).flatMap((o) => list(o) ?? []),
       };
     },
     print: (result, asJson) => printApplicationWithSecret(result, asJson, 'Created'),
@@ -235,7 +250,7 @@ export const COMMANDS: CommandSpec[] = [
   {
     group: 'clients',
     name: 'update',
-    summary: "change an application's name, APIs, scopes or introspect right",
+    summary: "change an application's name, APIs, scopes, introspect right or allowed origins",
     operation: 'clients.update',
     options: {
       'client-id': { type: 'string', value: 'ID', required: true, description: "the application's client_id" },
@@ -257,24 +272,35 @@ export const COMMANDS: CommandSpec[] = [
         type: 'boolean',
         description: 'takes the introspect right away from every API: it may introspect only its own tokens',
       },
+      'allowed-origin': {
+        type: 'string',
+        multiple: true,
+        value: 'ORIGIN',
+        description: 'replaces the browser origins that may call the token endpoint (CORS) by those given; or a comma list',
+      },
+      'no-allowed-origins': { type: 'boolean', description: 'removes every allowed origin: no page may call the token endpoint' },
       json: JSON_FLAG,
     },
-    flagFor: { clientId: 'client-id', name: 'name', apis: 'api' },
+    flagFor: { clientId: 'client-id', name: 'name', apis: 'api', allowedOrigins: 'allowed-origin' },
     toInput: (v) => {
       const scopes = list(v.scopes);
       const apis = v.api as string[] | undefined;
       if (v.introspect && v['no-introspect']) throw new UsageError('give --introspect or --no-introspect, not both');
       if (scopes && !apis) throw new UsageError('--scopes needs at least one --api (list every API the application keeps)');
       const introspect = v.introspect ? true : v['no-introspect'] ? false : undefined;
-      if (v.name === undefined && !apis && introspect === undefined)
+      const origins = v['allowed-origin'] as string[] | undefined;
+      if (origins && v['no-allowed-origins']) throw new UsageError('give --allowed-origin or --no-allowed-origins, not both');
+      const allowedOrigins = v['no-allowed-origins'] ? [] : origins?.flatMap((o) => list(o) ?? []);
+      if (v.name === undefined && !apis && introspect === undefined && allowedOrigins === undefined)
         throw new UsageError(
-          "nothing to change: give --name, --api, --introspect or --no-introspect. Run 'gatehouse clients update --help'.",
+          "nothing to change: give --name, --api, --introspect, --no-introspect, --allowed-origin or --no-allowed-origins. Run 'gatehouse clients update --help'.",
         );
       return {
         clientId: v['client-id'],
         name: v.name,
         apis: apis?.map((identifier) => ({ identifier, scopes })),
         introspect,
+        allowedOrigins,
       };
     },
     print: (result, asJson) => {
@@ -284,6 +310,7 @@ export const COMMANDS: CommandSpec[] = [
         `Updated application "${application.name}"`,
         `  client_id: ${application.clientId}`,
         ...(application.apis.length ? application.apis.map(describeGrant) : ['  no APIs']),
+        `  allowed origins: ${application.allowedOrigins.join(', ') || '(none)'}`,
       ].join('\n');
     },
   },

@@ -27,6 +27,7 @@ export function applicationToWire(app: Application, clientSecret?: string | null
     client_type: app.clientType,
     grant_types: app.grantTypes,
     redirect_uris: app.redirectUris,
+    allowed_origins: app.allowedOrigins,
     apis: app.apis,
     is_active: app.isActive,
     secret_hint: app.secretHint,

@@ -8,6 +8,7 @@ import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 import { SIGNING_ALGS } from '../domain/signing-keys/signing-key.schema.ts';
 import { createApp } from '../http/app.ts';
 import { createClientAuthThrottle } from '../http/client-auth-throttle.ts';
+import { createClientErrorHandler } from '../http/client-error.ts';
 import { createProviderSlot } from '../http/provider-slot.ts';
 import { type Clock, systemClock } from '../lib/clock.ts';
 import { deriveKeys } from '../lib/secrets.ts';
@@ -151,6 +152,7 @@ export async function startServer(config: Config, log: Logger, clock: Clock = sy
     });
 
     const server: Server = createServer(app.callback());
+    server.on('clientError', await createClientErrorHandler({ issuer: config.issuer }));
     server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
     server.headersTimeout = 66_000;
     server.requestTimeout = 30_000;

@@ -13,6 +13,7 @@ import { createTokenRevocationService } from '../domain/token-revocations/token-
 import { createTokenRevocationStore } from '../domain/token-revocations/token-revocation.store.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { DerivedKeys } from '../lib/secrets.ts';
+import { SERVED_GRANT_TYPES } from '../oidc/surface.ts';
 
 /** Every domain service, wired over one database. Used by the server and by the CLI alike. */
 export function createServices(deps: { db: Database; config: Config; keys: DerivedKeys; clock: Clock }) {
@@ -33,6 +34,7 @@ export function createServices(deps: { db: Database; config: Config; keys: Deriv
     audit,
     clock,
     digestKey: keys.digestKey,
+    servedGrantTypes: SERVED_GRANT_TYPES,
   });
   const signingKeys = createSigningKeyService({
     prisma,

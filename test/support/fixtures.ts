@@ -1,6 +1,7 @@
 import type { CreateApiResource } from '../../src/domain/api-resources/api-resource.schema.ts';
 import type { CreateApplication } from '../../src/domain/applications/application.schema.ts';
 import type { Services } from '../../src/runtime/services.ts';
+import type { TestServer } from './server.ts';
 
 let counter = 0;
 const unique = () => `${Date.now().toString(36)}${(counter++).toString(36)}`;
@@ -20,6 +21,21 @@ export async function makeClient(services: Services, overrides: Partial<CreateAp
     'test',
   );
   return { clientId: application.clientId, clientSecret: clientSecret as string, application };
+}
+
+/**
+ * A confidential client registered for the authorization_code and refresh_token grants, as one
+ * registered before the server stopped serving them may be. The service refuses to register such a
+ * client now, so it is made as a client credentials client and its row changed underneath.
+ */
+export async function makeLegacyCodeClient(server: Pick<TestServer, 'services' | 'sql'>) {
+  const client = await makeClient(server.services);
+  await server.sql(
+    "UPDATE applications SET grant_types = ARRAY['authorization_code','refresh_token'], redirect_uris = ARRAY['https://app.example.test/cb'] WHERE client_id = $1",
+    [client.clientId],
+  );
+  server.services.applications.invalidate(client.clientId);
+  return client;
 }
 
 /** An API plus a client granted it, the usual machine-to-machine setup. */

@@ -31,6 +31,8 @@ export interface ApplicationServiceDeps {
   audit: AuditStore;
   clock: Clock;
   digestKey: KeyObject;
+  /** grant types the token endpoint serves (oidc/surface.ts): a client registered for another could not use it */
+  servedGrantTypes: readonly GrantType[];
 }
 
 /** What creating or rotating returns: the only moment the plain secret exists outside the client. */
@@ -62,7 +64,7 @@ function updatedGrants(current: GrantedApi[], data: UpdateApplication): ApiGrant
 }
 
 /** OAuth clients ("applications"): registration, secrets, and the lookups client authentication needs. */
-export function createApplicationService({ prisma, store, apiStore, audit, clock, digestKey }: ApplicationServiceDeps) {
+export function createApplicationService({ prisma, store, apiStore, audit, clock, digestKey, servedGrantTypes }: ApplicationServiceDeps) {
   const cache = createApplicationCache({
     load: (clientId) => store.findByClientId(clientId),
     loadIds: () => store.findAllClientIds(),
@@ -113,10 +115,20 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
     /**
      * Registers an application. Confidential clients get a generated 256-bit secret, returned here
      * once and stored only as a keyed digest.
+     * @remarks Only for grant types the server serves: a client registered for another grant
+     * (authorization_code before sign-in is served) would hold a registration it cannot use.
      */
     async register(input: CreateApplication, actor: string): Promise<ApplicationWithSecret> {
       const data = CreateApplication.parse(input);
       const grantTypes = [...new Set(data.grantTypes)] as GrantType[];
+      const unserved = grantTypes.find((g) => !servedGrantTypes.includes(g));
+      assertThat(unserved === undefined, () =>
+        applicationError(
+          'grant_type_not_served',
+          { grantType: unserved, served: servedGrantTypes.join(',') },
+          `this server does not serve the ${unserved} grant; it serves: ${servedGrantTypes.join(', ')}`,
+        ),
+      );
       assertThat(!(data.clientType === 'public' && grantTypes.includes('client_credentials')), () =>
         applicationError('public_client_credentials'),
       );
@@ -138,6 +150,7 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
             clientType: data.clientType,
             grantTypes,
             redirectUris: data.redirectUris,
+            allowedOrigins: [...new Set(data.allowedOrigins)],
             skipAuthorization: data.skipAuthorization,
             clientSecretDigest: minted?.digest ?? null,
             secretHint: minted?.hint ?? null,
@@ -148,7 +161,13 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
             action: 'application.created',
             targetType: 'application',
             targetId: created.id,
-            details: { clientId: created.clientId, name: created.name, grantTypes, apis: created.apis },
+            details: {
+              clientId: created.clientId,
+              name: created.name,
+              grantTypes,
+              apis: created.apis,
+              allowedOrigins: created.allowedOrigins,
+            },
           });
           return created;
         });
@@ -208,13 +227,14 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
             );
           }
           const apis = grants ? await resolveGrants(tx, grants) : undefined;
-          const updated = await store.update(tx, found.id, { name: data.name, apis });
+          const allowedOrigins = data.allowedOrigins && [...new Set(data.allowedOrigins)];
+          const updated = await store.update(tx, found.id, { name: data.name, apis, allowedOrigins });
           await audit.insert(tx, {
             actor,
             action: 'application.updated',
             targetType: 'application',
             targetId: found.id,
-            details: { clientId: found.clientId, name: updated.name, apis: updated.apis },
+            details: { clientId: found.clientId, name: updated.name, apis: updated.apis, allowedOrigins: updated.allowedOrigins },
           });
           return updated;
         });

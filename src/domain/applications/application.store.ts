@@ -14,6 +14,7 @@ function toRecord(row: Row): ClientRecord {
     clientType: row.clientType,
     grantTypes: row.grantTypes as GrantType[],
     redirectUris: row.redirectUris,
+    allowedOrigins: row.allowedOrigins ?? [],
     skipAuthorization: row.skipAuthorization,
     isActive: row.isActive,
     apis: row.apiGrants
@@ -34,6 +35,7 @@ export interface NewApplicationRow {
   clientType: 'confidential' | 'public';
   grantTypes: string[];
   redirectUris: string[];
+  allowedOrigins: string[];
   skipAuthorization: boolean;
   clientSecretDigest: string | null;
   secretHint: string | null;
@@ -79,14 +81,15 @@ export function createApplicationStore(prisma: PrismaClient) {
       await publishChange(tx, { kind: 'application', clientId });
       return toRecord(row);
     },
-    /** Changes the name and, when `apis` is given, replaces the API grants. */
-    async update(tx: Tx, id: string, changes: { name?: string; apis?: GrantRow[] }): Promise<ClientRecord> {
+    /** Changes the name and, when given, replaces the API grants or the allowed origins. */
+    async update(tx: Tx, id: string, changes: { name?: string; apis?: GrantRow[]; allowedOrigins?: string[] }): Promise<ClientRecord> {
       if (changes.apis) await tx.applicationApiGrant.deleteMany({ where: { applicationId: id } });
       const row = await tx.application.update({
         where: { id },
         data: {
           ...(changes.name !== undefined ? { name: changes.name } : {}),
           ...(changes.apis ? { apiGrants: { create: changes.apis } } : {}),
+          ...(changes.allowedOrigins ? { allowedOrigins: changes.allowedOrigins } : {}),
         },
         include: withApis,
       });
