@@ -46,6 +46,10 @@ export async function build({ quiet = false } = {}) {
     format: 'esm',
     target: 'node20',
     packages: 'external',
+    // The pages (src/http/pages/*.tsx) are preact components: the automatic runtime imports
+    // preact/jsx-runtime itself, as tsconfig's "jsx": "react-jsx" tells tsc and vitest.
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
     sourcemap: 'linked',
     logLevel: quiet ? 'warning' : 'info',
     legalComments: 'none',

@@ -30,6 +30,7 @@ import type { Clock } from './lib/clock.ts';
 import type { DerivedKeys } from './lib/secrets.ts';
 import { createJwtSigner } from './oidc/jwt-signer.ts';
 import { buildProvider, type ProviderDeps } from './oidc/provider.ts';
+import { SERVED_GRANT_TYPES } from './oidc/surface.ts';
 import { createTokenInspector } from './oidc/token-inspector.ts';
 
 /**
@@ -85,6 +86,7 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
     bus,
     clock,
     digestKey: keys.digestKey,
+    servedGrantTypes: SERVED_GRANT_TYPES,
   });
   const signingKeys = createSigningKeyService({
     storage,

@@ -3,6 +3,7 @@ import { type ApiWire, CreateApiWire } from '../http/admin/apis.routes.ts';
 import { type ApplicationWire, CreateApplicationWire, UpdateApplicationWire } from '../http/admin/applications.routes.ts';
 import type { KeyRevocationWire, KeyWire } from '../http/admin/keys.routes.ts';
 import { AppError } from '../lib/app-error.ts';
+import { SERVED_GRANT_TYPES } from '../oidc/surface.ts';
 import type { AdminRequest } from './admin-transport.ts';
 
 /**
@@ -117,7 +118,17 @@ function apiCreateBody(v: FlagValues) {
   );
 }
 
-const CLIENT_CREATE_FLAGS = { name: 'name', client_type: 'type', grant_types: 'grant-types', apis: 'api', redirect_uris: 'redirect-uri' };
+const CLIENT_CREATE_FLAGS = {
+  name: 'name',
+  client_type: 'type',
+  grant_types: 'grant-types',
+  apis: 'api',
+  redirect_uris: 'redirect-uri',
+  allowed_origins: 'allowed-origin',
+};
+
+/** `--allowed-origin` given repeatedly, or as comma lists. */
+const origins = (v: FlagValues): string[] | undefined => (v['allowed-origin'] as string[] | undefined)?.flatMap((o) => list(o) ?? []);
 
 function clientCreateBody(v: FlagValues) {
   const scopes = list(v.scopes);
@@ -132,12 +143,13 @@ function clientCreateBody(v: FlagValues) {
       grant_types: list(v['grant-types']),
       apis: apis.map((identifier) => ({ identifier, scopes, ...(v.introspect ? { introspect: true } : {}) })),
       redirect_uris: (v['redirect-uri'] as string[] | undefined) ?? [],
+      allowed_origins: origins(v) ?? [],
     },
     CLIENT_CREATE_FLAGS,
   );
 }
 
-const CLIENT_UPDATE_FLAGS = { name: 'name', apis: 'api' };
+const CLIENT_UPDATE_FLAGS = { name: 'name', apis: 'api', allowed_origins: 'allowed-origin' };
 
 function clientUpdateBody(v: FlagValues) {
   const scopes = list(v.scopes);
@@ -145,11 +157,16 @@ function clientUpdateBody(v: FlagValues) {
   if (v.introspect && v['no-introspect']) throw new UsageError('give --introspect or --no-introspect, not both');
   if (scopes && !apis) throw new UsageError('--scopes needs at least one --api (list every API the application keeps)');
   const introspect = v.introspect ? true : v['no-introspect'] ? false : undefined;
-  if (v.name === undefined && !apis && introspect === undefined)
-    throw new UsageError("nothing to change: give --name, --api, --introspect or --no-introspect. Run 'gatehouse clients update --help'.");
+  const given = origins(v);
+  if (given && v['no-allowed-origins']) throw new UsageError('give --allowed-origin or --no-allowed-origins, not both');
+  const allowedOrigins = v['no-allowed-origins'] ? [] : given;
+  if (v.name === undefined && !apis && introspect === undefined && allowedOrigins === undefined)
+    throw new UsageError(
+      "nothing to change: give --name, --api, --introspect, --no-introspect, --allowed-origin or --no-allowed-origins. Run 'gatehouse clients update --help'.",
+    );
   return checked(
     UpdateApplicationWire,
-    { name: v.name, apis: apis?.map((identifier) => ({ identifier, scopes })), introspect },
+    { name: v.name, apis: apis?.map((identifier) => ({ identifier, scopes })), introspect, allowed_origins: allowedOrigins },
     CLIENT_UPDATE_FLAGS,
   );
 }
@@ -266,7 +283,7 @@ export const COMMANDS: CommandSpec[] = [
       'grant-types': {
         type: 'string',
         value: 'LIST',
-        description: 'comma-separated: client_credentials (default), authorization_code, refresh_token',
+        description: `comma-separated grant types the server serves: ${SERVED_GRANT_TYPES.join(', ')} (default client_credentials)`,
       },
       api: { type: 'string', multiple: true, value: 'URI', description: 'an API it may request tokens for' },
       scopes: {
@@ -276,6 +293,12 @@ export const COMMANDS: CommandSpec[] = [
       },
       'redirect-uri': { type: 'string', multiple: true, value: 'URI', description: 'redirect URI for authorization_code' },
       introspect: { type: 'boolean', description: INTROSPECT_HELP },
+      'allowed-origin': {
+        type: 'string',
+        multiple: true,
+        value: 'ORIGIN',
+        description: 'a browser origin (https://host[:port]) that may call the token endpoint (CORS; none by default); or a comma list',
+      },
       json: JSON_FLAG,
     },
     flagFor: CLIENT_CREATE_FLAGS,
@@ -323,7 +346,7 @@ export const COMMANDS: CommandSpec[] = [
   {
     group: 'clients',
     name: 'update',
-    summary: "change an application's name, APIs, scopes or introspect right",
+    summary: "change an application's name, APIs, scopes, introspect right or allowed origins",
     options: {
       'client-id': { type: 'string', value: 'ID', required: true, description: "the application's client_id" },
       name: { type: 'string', value: 'TEXT', description: 'its new unique name' },
@@ -344,6 +367,13 @@ export const COMMANDS: CommandSpec[] = [
         type: 'boolean',
         description: 'takes the introspect right away from every API: it may introspect only its own tokens',
       },
+      'allowed-origin': {
+        type: 'string',
+        multiple: true,
+        value: 'ORIGIN',
+        description: 'replaces the browser origins that may call the token endpoint (CORS) by those given; or a comma list',
+      },
+      'no-allowed-origins': { type: 'boolean', description: 'removes every allowed origin: no page may call the token endpoint' },
       json: JSON_FLAG,
     },
     flagFor: CLIENT_UPDATE_FLAGS,
@@ -360,6 +390,7 @@ export const COMMANDS: CommandSpec[] = [
         `Updated application "${application.name}"`,
         `  client_id: ${application.client_id}`,
         ...(application.apis.length ? application.apis.map(describeGrant) : ['  no APIs']),
+        `  allowed origins: ${application.allowed_origins.join(', ') || '(none)'}`,
       ].join('\n');
     },
   },

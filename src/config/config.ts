@@ -23,6 +23,16 @@ export interface Config {
   tokenFastPath: boolean;
   workers: number;
   clientAuthThrottle: ClientAuthThrottleConfig;
+  branding: BrandingConfig;
+}
+
+/** How the pages (http/pages/) present Gatehouse: name, logo, accent colour. */
+export interface BrandingConfig {
+  productName: string;
+  /** an absolute https URL or a path on this server; null: the name alone */
+  logoUrl: string | null;
+  /** `#rgb` or `#rrggbb` */
+  accentColor: string;
 }
 
 /** Limits on failed client authentication (http/client-auth-throttle.ts); a limit of 0 is off. */
@@ -139,6 +149,11 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
       maxFailuresPerIpPerMinute: env.CLIENT_AUTH_MAX_FAILURES_PER_IP_PER_MINUTE,
       blockSeconds: env.CLIENT_AUTH_BLOCK_SECONDS,
       maxBlockSeconds: env.CLIENT_AUTH_MAX_BLOCK_SECONDS,
+    }),
+    branding: Object.freeze({
+      productName: env.PRODUCT_NAME,
+      logoUrl: env.LOGO_URL ?? null,
+      accentColor: env.ACCENT_COLOR.toLowerCase(),
     }),
   });
 }

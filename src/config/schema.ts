@@ -2,6 +2,17 @@ import { z } from 'zod';
 
 const boolean = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/** An absolute https URL, or a path on this server (`/x`, never the scheme-relative `//host/x`). */
+function isLogoUrl(value: string): boolean {
+  if (/[\s\p{Cc}]/u.test(value)) return false;
+  if (value.startsWith('/')) return !value.startsWith('//') && !value.startsWith('/\\');
+  try {
+    return new URL(value).protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
 const port = z.coerce.number().int().min(0).max(65535);
 
 /**
@@ -122,6 +133,28 @@ export const EnvSchema = z.object({
     .max(86400)
     .default(3600)
     .describe('Longest block of a client id or IP for failed client authentications (the doubling stops here).'),
+  PRODUCT_NAME: z
+    .string()
+    .trim()
+    .min(1)
+    .max(60)
+    .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters')
+    .default('Gatehouse')
+    .describe('Name shown on the sign-in, consent, device and logout pages (page titles and header).'),
+  LOGO_URL: z
+    .string()
+    .refine(isLogoUrl, 'must be an absolute https:// URL or a path starting with a single /')
+    .optional()
+    .describe(
+      "Logo shown beside PRODUCT_NAME on the pages: an absolute `https://` URL or a path on this server (`/…`). Unset: the name alone. The pages' Content-Security-Policy allows images from `https:` and this server only.",
+    ),
+  ACCENT_COLOR: z
+    .string()
+    .regex(/^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/, 'must be a hex colour such as #1f5fae or #15a')
+    .default('#1f5fae')
+    .describe(
+      "Accent colour of the pages' buttons, links and focus rings (`#rgb` or `#rrggbb`). Any colour is accepted: button text is black or white, whichever contrasts more (at least 4.5:1), and links and focus rings use the accent darkened until it contrasts at least 4.5:1 with the white page.",
+    ),
   WORKERS: z.coerce
     .number()
     .int()

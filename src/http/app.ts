@@ -12,6 +12,8 @@ import type { TokenInspector } from '../oidc/token-inspector.ts';
 import type { ClientAuthThrottle } from './client-auth-throttle.ts';
 import { errorBoundary } from './middleware/error-boundary.ts';
 import { requestContext } from './middleware/request-context.ts';
+import { securityHeaders } from './middleware/security-headers.ts';
+import { serveOnlyServedRoutes } from './middleware/served-routes.ts';
 import type { ProviderSlot } from './provider-slot.ts';
 import { type ReadinessCheck, registerHealthRoutes } from './routes/health.ts';
 import { registerProtocolRoutes } from './routes/protocol.ts';
@@ -59,6 +61,8 @@ export function createApp(deps: AppDeps): Koa {
 
   // Every request the database's absence fails is answered 503; one log line per outage says so.
   const onUnavailable = createOutageLog(deps.log, 'database unavailable: answering 503');
+  // First: every answer carries them, the token fast path's and the error boundary's included.
+  app.use(securityHeaders({ issuer: deps.issuer }));
   app.use(requestContext(deps.log));
   // Outside the error boundary: it judges the final answer of every path (fast path, oidc-provider, ours).
   if (deps.clientAuthThrottle) app.use(deps.clientAuthThrottle.middleware);
@@ -78,6 +82,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));
   app.use(normalizeProtocolErrors(deps.issuer, { onUnavailable }));
+  app.use(serveOnlyServedRoutes());
   app.use(deps.provider.middleware);
   return app;
 }

@@ -15,6 +15,8 @@ export function sendProblem(ctx: Context, status: number, code: string, detail: 
   const problem: Problem = { type: 'about:blank', title: STATUS_CODES[status] ?? 'Error', status, detail, code };
   if (details) problem.details = details;
   ctx.status = status;
+  // An error is about this request only: no cache may keep it (nor replay it to someone else).
+  ctx.set('Cache-Control', 'no-store');
   ctx.type = 'application/problem+json';
   ctx.body = problem;
 }

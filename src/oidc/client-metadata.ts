@@ -1,5 +1,6 @@
 import type { ClientMetadata } from 'oidc-provider';
 import type { ClientRecord } from '../domain/applications/application.schema.ts';
+import { ALLOWED_ORIGINS_METADATA } from './cors.ts';
 
 /**
  * Maps an application to oidc-provider client metadata.
@@ -21,5 +22,6 @@ export function toClientMetadata(record: ClientRecord, enabledGrantTypes: Readon
     grant_types: grantTypes,
     response_types: usesCode ? ['code'] : [],
     redirect_uris: usesCode ? record.redirectUris : [],
+    [ALLOWED_ORIGINS_METADATA]: record.allowedOrigins,
   };
 }

@@ -5,10 +5,12 @@ import type { ApplicationService } from '../domain/applications/application.serv
 import type { OidcArtifactService } from '../domain/oidc-artifacts/oidc-artifact.service.ts';
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 import { createAdapterClass } from './adapter.ts';
+import { ALLOWED_ORIGINS_METADATA, clientBasedCORS } from './cors.ts';
 import { renderProtocolErrorPage } from './error-page.ts';
 import { subscribeProviderEvents } from './events.ts';
 import { resourceIndicators } from './resources.ts';
 import { OIDC_ROUTES } from './routes.ts';
+import { isServedRoute, SERVED_GRANT_TYPES } from './surface.ts';
 
 export interface ProviderDeps {
   issuer: string;
@@ -21,8 +23,8 @@ export interface ProviderDeps {
   log: Logger;
 }
 
-/** Grant types this build serves; clients' other grant types are hidden from oidc-provider. */
-export const ENABLED_GRANT_TYPES: ReadonlySet<string> = new Set(['client_credentials', 'authorization_code', 'refresh_token']);
+/** Grant types this build serves (oidc/surface.ts); clients' other grant types are hidden from oidc-provider. */
+export const ENABLED_GRANT_TYPES: ReadonlySet<string> = new Set(SERVED_GRANT_TYPES);
 
 /**
  * Builds the oidc-provider instance for one key ring. oidc-provider takes its keys at
@@ -41,16 +43,31 @@ export function buildProvider(deps: ProviderDeps, keyRing: KeyRing): Provider {
     jwks: { keys: keyRing.privateJwks as NonNullable<Configuration['jwks']>['keys'] },
     // #cookies
     cookies: { keys: deps.cookieKeys },
+    // #clientbasedcors — per-application allow-list of browser origins, empty by default (cors.ts)
+    clientBasedCORS,
+    // #extraclientmetadata — carries that allow-list from the application (client-metadata.ts)
+    extraClientMetadata: { properties: [ALLOWED_ORIGINS_METADATA] },
     routes: OIDC_ROUTES,
     // #clientauthmethods — no HMAC-based client_secret_jwt: secrets are stored only as digests
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
-    responseTypes: ['code', 'none'],
+    // #responsetypes — none without an authorization endpoint; this also keeps oidc-provider from
+    // registering the authorization_code grant (lib/helpers/configuration.js collectGrantTypes)
+    responseTypes: isServedRoute('authorization') ? ['code', 'none'] : [],
+    // #scopes — offline_access is what makes oidc-provider register the refresh_token grant
+    scopes: ENABLED_GRANT_TYPES.has('refresh_token') ? ['openid', 'offline_access'] : ['openid'],
     enabledJWA: {
       idTokenSigningAlgValues: ['RS256', 'ES256'],
       userinfoSigningAlgValues: ['RS256', 'ES256'],
     },
     features: {
       devInteractions: { enabled: false },
+      // Routes that are not served (oidc/surface.ts) are turned off where oidc-provider allows it:
+      // #featuresuserinfo, #featuresrpinitiatedlogout, #featurespushedauthorizationrequests,
+      // #featuresdeviceflow. The authorization route cannot be: http/middleware/served-routes.ts.
+      userinfo: { enabled: isServedRoute('userinfo') },
+      rpInitiatedLogout: { enabled: isServedRoute('end_session') },
+      pushedAuthorizationRequests: { enabled: isServedRoute('pushed_authorization_request') },
+      deviceFlow: { enabled: isServedRoute('device_authorization') },
       // #featuresclientcredentials — RFC 6749 §4.4
       clientCredentials: { enabled: true },
       // #featuresintrospection / #featuresrevocation — on so discovery advertises them; Gatehouse

@@ -16,3 +16,4 @@ export const OIDC_ROUTES = {
 } as const;
 
 export const DISCOVERY_PATH = '/.well-known/openid-configuration';
+export const OAUTH_DISCOVERY_PATH = '/.well-known/oauth-authorization-server';

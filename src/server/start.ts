@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/config.ts';
 import { type Container, createContainer, type Services } from '../container.ts';
 import { type Database, openDatabase } from '../db/database.ts';
+import { createClientErrorHandler } from '../http/client-error.ts';
 import { type Clock, systemClock } from '../lib/clock.ts';
 import { deriveKeys } from '../lib/secrets.ts';
 import { bootstrap, prepareDatabase } from './bootstrap.ts';
@@ -46,6 +47,7 @@ export async function startServer(config: Config, log: Logger, clock: Clock = sy
     cleanups.push(startJanitor(container, web));
 
     const server: Server = createServer(web.app.callback());
+    server.on('clientError', await createClientErrorHandler({ issuer: config.issuer }));
     server.keepAliveTimeout = 65_000; // longer than common load balancers' idle timeout
     server.headersTimeout = 66_000;
     server.requestTimeout = 30_000;

@@ -165,6 +165,64 @@ describe('gatehouse CLI while a server runs', { timeout: 60_000 }, () => {
     expectOneLineError(missing, 'nonzero', /no application has this client_id/);
   });
 
+  it('clients create --allowed-origin (repeatable or a comma list), show and update: the token endpoint answers those origins only (CORS)', async () => {
+    const api = await makeApi(server.services);
+    const created = await runCliJson<WireClient & { allowed_origins: string[] }>(
+      [
+        'clients',
+        'create',
+        '--name',
+        `spa-backend-${Date.now()}`,
+        '--api',
+        api.identifier,
+        '--allowed-origin',
+        'https://app.example.test',
+        '--allowed-origin',
+        'https://admin.example.test,http://localhost:5173',
+        '--json',
+      ],
+      server.env,
+    );
+    const origins = ['https://app.example.test', 'https://admin.example.test', 'http://localhost:5173'];
+    expect(created.allowed_origins).toEqual(origins);
+    const shown = await runCliJson<{ allowed_origins: string[] }>(['clients', 'show', '--client-id', created.client_id], server.env);
+    expect(shown.allowed_origins).toEqual(origins);
+
+    const fromPage = await postForm(
+      `${server.url}/oauth/token`,
+      { grant_type: 'client_credentials' },
+      { authorization: basicAuth(created.client_id, created.client_secret as string), origin: 'https://admin.example.test' },
+    );
+    expect(fromPage.status).toBe(200);
+    expect(fromPage.headers.get('access-control-allow-origin')).toBe('https://admin.example.test');
+
+    // none by default
+    const plain = await runCliJson<{ allowed_origins: string[] }>(
+      ['clients', 'create', '--name', `no-cors-${Date.now()}`, '--json'],
+      server.env,
+    );
+    expect(plain.allowed_origins).toEqual([]);
+
+    // clients update replaces the list, and the running server follows at once
+    const replaced = await runCliJson<{ allowed_origins: string[] }>(
+      ['clients', 'update', '--client-id', created.client_id, '--allowed-origin', 'https://new.example.test', '--json'],
+      server.env,
+    );
+    expect(replaced.allowed_origins).toEqual(['https://new.example.test']);
+    const fromOldPage = await postForm(
+      `${server.url}/oauth/token`,
+      { grant_type: 'client_credentials' },
+      { authorization: basicAuth(created.client_id, created.client_secret as string), origin: 'https://admin.example.test' },
+    );
+    expect(fromOldPage.status).toBe(400);
+    expect(fromOldPage.headers.get('access-control-allow-origin')).toBeNull();
+
+    const cleared = await cli('clients', 'update', '--client-id', created.client_id, '--no-allowed-origins');
+    expect(cleared.code, cleared.stderr).toBe(0);
+    expect(cleared.stdout).toContain('allowed origins: (none)');
+    expect((await server.services.applications.get(created.client_id)).allowedOrigins).toEqual([]);
+  });
+
   it('clients rotate-secret: the new secret works and the old one fails at once with invalid_client (RFC 6749 §5.2)', async () => {
     const { clientId, clientSecret, api } = await makeMachineSetup(server.services);
     // Warm the server's client cache with the old secret, so a stale cache would show.
@@ -339,6 +397,24 @@ describe('gatehouse CLI while a server runs', { timeout: 60_000 }, () => {
       expectOneLineError(result, 2, /no API has this identifier.*https:\/\/nowhere\.example\.test/);
       expect((await server.services.applications.list()).map((a) => a.name)).not.toContain(name);
     });
+
+    for (const grants of ['authorization_code', 'client_credentials,refresh_token', 'urn:ietf:params:oauth:grant-type:device_code']) {
+      it(`a grant type the server does not serve exits 2 naming the served ones [${grants}]`, async () => {
+        const name = `unserved-grant-${Date.now()}`;
+        const result = await cli(
+          'clients',
+          'create',
+          '--name',
+          name,
+          '--grant-types',
+          grants,
+          '--redirect-uri',
+          'https://app.example.test/cb',
+        );
+        expectOneLineError(result, 2, /does not serve the .* grant; it serves: client_credentials/);
+        expect((await server.services.applications.list()).map((a) => a.name)).not.toContain(name);
+      });
+    }
 
     it('a scope the API does not define exits 2 naming it', async () => {
       const api = await makeApi(server.services, { scopes: ['read'] });

@@ -137,6 +137,18 @@ describe.skipIf(TEST_DB !== 'pglite').concurrent('gatehouse usage errors exit 2 
     expectUsageError(await cli('clients', 'create', '--name', 'g', '--grant-types', 'password'), /--grant-types: /);
   });
 
+  it('an --allowed-origin that is not an origin (a path, a wildcard, plain http to a remote host)', async () => {
+    for (const origin of [
+      'https://app.example.test/callback',
+      '*',
+      'http://app.example.test',
+      'https://App.Example.test',
+      'https://a.example.test,nope',
+    ]) {
+      expectUsageError(await cli('clients', 'create', '--name', 'o', '--allowed-origin', origin), /--allowed-origin: .*origin/);
+    }
+  });
+
   it('an --api that is not a URI', async () => {
     expectUsageError(await cli('clients', 'create', '--name', 'g', '--api', 'nope'), /--api: /);
   });
@@ -175,9 +187,20 @@ describe.skipIf(TEST_DB !== 'pglite').concurrent('gatehouse usage errors exit 2 
     expectUsageError(await cli('clients', 'update', '--introspect'), /--client-id is required/);
     expectUsageError(
       await cli('clients', 'update', '--client-id', 'abc'),
-      /nothing to change: give --name, --api, --introspect or --no-introspect/,
+      /nothing to change: give --name, --api, --introspect, --no-introspect, --allowed-origin or --no-allowed-origins/,
     );
     expectUsageError(await cli('clients', 'update', '--client-id', 'abc', '--json'), /nothing to change/);
+  });
+
+  it('clients update with --allowed-origin and --no-allowed-origins together, or an origin with a path', async () => {
+    expectUsageError(
+      await cli('clients', 'update', '--client-id', 'abc', '--allowed-origin', 'https://a.example.test', '--no-allowed-origins'),
+      /--allowed-origin or --no-allowed-origins, not both/,
+    );
+    expectUsageError(
+      await cli('clients', 'update', '--client-id', 'abc', '--allowed-origin', 'https://a.example.test/app'),
+      /--allowed-origin: .*origin/,
+    );
   });
 
   it('clients update with --introspect and --no-introspect together', async () => {

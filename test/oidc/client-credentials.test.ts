@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { basicAuth, makeApi, makeClient, makeMachineSetup } from '../support/fixtures.ts';
+import { basicAuth, makeApi, makeClient, makeLegacyCodeClient, makeMachineSetup } from '../support/fixtures.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { basicTokenRequest, discover, expectOAuthError, requestToken, scopeSet, send } from '../support/tokens.ts';
 
@@ -253,11 +253,10 @@ describe('client credentials grant (RFC 6749 §4.4)', () => {
 
     it('answers unauthorized_client for a client not registered for client_credentials', async () => {
       const api = await makeApi(server.services);
-      const client = await makeClient(server.services, {
-        grantTypes: ['authorization_code'],
-        redirectUris: ['https://app.example.test/cb'],
-        apis: [{ identifier: api.identifier }],
-      });
+      // Registering such a client is refused while only client_credentials is served: one
+      // registered before, for authorization_code only.
+      const client = await makeLegacyCodeClient(server);
+      await server.services.applications.update({ clientId: client.clientId, apis: [{ identifier: api.identifier }] }, 'test');
 
       expectOAuthError(await basicTokenRequest(issuer, client, { audience: api.identifier }), 400, 'unauthorized_client');
     });

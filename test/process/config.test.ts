@@ -63,6 +63,14 @@ describe('loadConfig rejects a wrong value, naming the variable', () => {
     ],
     ['CLIENT_AUTH_BLOCK_SECONDS=0', { CLIENT_AUTH_BLOCK_SECONDS: '0' }, 'CLIENT_AUTH_BLOCK_SECONDS'],
     ['CLIENT_AUTH_MAX_BLOCK_SECONDS below the default block', { CLIENT_AUTH_MAX_BLOCK_SECONDS: '30' }, 'CLIENT_AUTH_MAX_BLOCK_SECONDS'],
+    ['ACCENT_COLOR=red', { ACCENT_COLOR: 'red' }, 'ACCENT_COLOR'],
+    ['ACCENT_COLOR with a CSS injection', { ACCENT_COLOR: '#fff;}body{display:none' }, 'ACCENT_COLOR'],
+    ['LOGO_URL over http', { LOGO_URL: 'http://cdn.example.test/logo.png' }, 'LOGO_URL'],
+    ['LOGO_URL scheme-relative', { LOGO_URL: '//cdn.example.test/logo.png' }, 'LOGO_URL'],
+    ['LOGO_URL=javascript:…', { LOGO_URL: 'javascript:alert(1)' }, 'LOGO_URL'],
+    ['LOGO_URL relative', { LOGO_URL: 'logo.png' }, 'LOGO_URL'],
+    ['PRODUCT_NAME with a control character', { PRODUCT_NAME: 'Acme\u0007' }, 'PRODUCT_NAME'],
+    ['PRODUCT_NAME of spaces', { PRODUCT_NAME: '   ' }, 'PRODUCT_NAME'],
   ];
   for (const [title, env, variable] of cases) {
     it(`[${title}] names ${variable}`, () => {
@@ -116,6 +124,7 @@ describe('loadConfig accepts', () => {
       trustProxy: false,
       workers: 1,
       clientAuthThrottle: { maxFailuresPerClientPerMinute: 20, maxFailuresPerIpPerMinute: 100, blockSeconds: 60, maxBlockSeconds: 3600 },
+      branding: { productName: 'Gatehouse', logoUrl: null, accentColor: '#1f5fae' },
     });
     expect(config.dataDir).toBe(join(process.cwd(), 'data'));
     expect(config.masterKey).toMatchObject({ path: join(process.cwd(), 'data', 'master.key') });
@@ -134,8 +143,23 @@ describe('loadConfig accepts', () => {
       LOG_LEVEL: '',
       WORKERS: '',
       TRUST_PROXY: '',
+      PRODUCT_NAME: '',
+      LOGO_URL: '',
+      ACCENT_COLOR: '',
     });
     expect(empty).toEqual(loadConfig({}));
+  });
+
+  it('branding: a product name, a logo on this server or over https, a hex accent (lower-cased)', () => {
+    expect(loadConfig({ PRODUCT_NAME: ' Acme Login ', LOGO_URL: '/static/logo.svg', ACCENT_COLOR: '#FFD700' }).branding).toEqual({
+      productName: 'Acme Login',
+      logoUrl: '/static/logo.svg',
+      accentColor: '#ffd700',
+    });
+    expect(loadConfig({ LOGO_URL: 'https://cdn.example.test/logo.png', ACCENT_COLOR: '#15a' }).branding).toMatchObject({
+      logoUrl: 'https://cdn.example.test/logo.png',
+      accentColor: '#15a',
+    });
   });
 
   it('an issuer with a trailing slash, without the slash', () => {

@@ -11,7 +11,9 @@ import { startTestServer, type TestServer } from '../support/server.ts';
  * repeated values, wrong methods and content types, hostile headers). Whatever arrives, the
  * server answers with a client error and nothing internal: no 5xx (501 only for a method HTTP
  * does not define for the resource), no stack trace, SQL or library detail in a body, no secret
- * echoed, no error-level log line. FUZZ_REQUESTS and FUZZ_SEED change the run.
+ * echoed, no error-level log line; every OAuth 4xx with `Cache-Control: no-store`, every answer
+ * with the security headers; and the routes not served write no row. FUZZ_REQUESTS and FUZZ_SEED
+ * change the run.
  */
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x6a7e5);
@@ -26,6 +28,12 @@ const PATHS = [
   '/.well-known/jwks.json',
   '/healthz',
   '/readyz',
+  // not served (issue 8 item 5): must stay a plain 404 that writes nothing
+  '/oauth/authorize',
+  '/oauth/logout',
+  '/oauth/userinfo',
+  '/oauth/par',
+  '/oauth/device/code',
 ] as const;
 
 /** Methods HTTP defines (RFC 9110 §9) plus PATCH; anything else may be 501 Not Implemented. */
@@ -185,6 +193,18 @@ function problemsWith(req: RawRequest, res: RawReply, secrets: Secrets): string[
   const problems: string[] = [];
   const allowed5xx = res.status === 501 && !STANDARD_METHODS.has(req.method);
   if (res.status >= 500 && !allowed5xx) problems.push(`status ${res.status}`);
+  // RFC 6749 §5.1-5.2: no cache keeps an OAuth answer, errors included (a 401 most of all).
+  const oauth = /^\/oauth\//i.test(req.path);
+  if (oauth && res.status >= 400 && res.status < 500 && res.headers['cache-control'] !== 'no-store') {
+    problems.push(`a ${res.status} without Cache-Control: no-store (${res.headers['cache-control'] ?? 'none'})`);
+  }
+  // http/middleware/security-headers.ts: on every answer
+  if (
+    res.headers['x-content-type-options'] !== 'nosniff' ||
+    !/frame-ancestors 'none'/.test(String(res.headers['content-security-policy']))
+  ) {
+    problems.push(`a ${res.status} without the security headers`);
+  }
   if (INTERNAL_DETAIL.test(res.body)) problems.push(`internal detail in body: ${res.body.slice(0, 300)}`);
   for (const secret of secrets.values) if (res.body.includes(secret)) problems.push('a secret is echoed in the body');
   return problems;
@@ -194,6 +214,8 @@ describe(`fuzzed requests to the public endpoints (seed ${SEED}, ${REQUESTS} req
   let server: TestServer;
   let material: Material;
   let secrets: Secrets;
+  let artifactsBefore: number;
+  const countArtifacts = async () => (await server.sql<{ n: number }>('SELECT count(*)::int AS n FROM oidc_artifacts'))[0]?.n ?? 0;
 
   beforeAll(async () => {
     server = await startTestServer();
@@ -210,6 +232,7 @@ describe(`fuzzed requests to the public endpoints (seed ${SEED}, ${REQUESTS} req
       masterKey: server.env.MASTER_KEY as string,
     };
     secrets = { values: [setup.clientSecret, opaqueClient.clientSecret, material.masterKey] };
+    artifactsBefore = await countArtifacts();
   });
   afterAll(() => server?.close());
 
@@ -231,6 +254,10 @@ describe(`fuzzed requests to the public endpoints (seed ${SEED}, ${REQUESTS} req
       }
     }
     expect(failures.slice(0, 20), `${failures.length} of ${REQUESTS} requests failed`).toEqual([]);
+  });
+
+  it('stored nothing for anyone while being fuzzed (no session, interaction or token row)', async () => {
+    expect(await countArtifacts()).toBeLessThanOrEqual(artifactsBefore);
   });
 
   it('logs nothing at error level while being fuzzed', () => {

@@ -1,4 +1,5 @@
 import { request } from 'node:http';
+import { connect } from 'node:net';
 
 /**
  * A request exactly as given: any method token, any header (Host included), any body bytes.
@@ -63,3 +64,33 @@ export function seededRandom(seed: number) {
 }
 
 export type Random = ReturnType<typeof seededRandom>;
+
+/**
+ * A client that goes away mid-request: sends the request head (declaring `declaredLength` body
+ * bytes), then `sent` of them, waits `delayMs` so the server is reading the body, and closes the
+ * connection without ever reading an answer.
+ */
+export async function abortMidBody(
+  baseUrl: string,
+  req: { method: string; path: string; headers: Record<string, string>; sent: string; declaredLength: number },
+  delayMs = 150,
+): Promise<void> {
+  const url = new URL(baseUrl);
+  const socket = connect(Number(url.port), url.hostname);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  socket.on('error', () => {});
+  const head = [
+    `${req.method} ${req.path} HTTP/1.1`,
+    `Host: ${url.host}`,
+    `Content-Length: ${req.declaredLength}`,
+    ...Object.entries(req.headers).map(([k, v]) => `${k}: ${v}`),
+    '',
+    '',
+  ].join('\r\n');
+  socket.write(head + req.sent);
+  await new Promise((r) => setTimeout(r, delayMs));
+  socket.destroy();
+}

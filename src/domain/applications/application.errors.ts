@@ -7,6 +7,7 @@ export const applicationError = defineErrors('application', {
   unknown_scope: { status: 400, message: 'the API does not define this scope' },
   duplicate_api: { status: 400, message: 'an API is listed twice' },
   public_client_credentials: { status: 400, message: 'a public client cannot use the client_credentials grant: it has no secret' },
+  grant_type_not_served: { status: 400, message: 'the server does not serve this grant type' },
   redirect_uri_required: { status: 400, message: 'the authorization_code grant needs at least one redirect URI' },
   no_secret: { status: 400, message: 'public clients have no secret to rotate' },
   public_introspect: {

@@ -20,6 +20,21 @@ export const RedirectUri = z
     return true;
   }, 'must be an absolute URI without a fragment; plain http only for loopback hosts');
 
+/**
+ * A browser origin allowed to call the token endpoint for an application (CORS): exactly as
+ * browsers send it in `Origin` (RFC 6454 §6.2), scheme://host[:port] with no path, lower case, no
+ * default port. https only, but for loopback hosts (as redirect URIs).
+ */
+export const AllowedOrigin = z
+  .string()
+  .max(2048)
+  .refine((v) => {
+    const url = URL.parse(v);
+    if (!url || url.origin !== v) return false;
+    if (url.protocol === 'http:') return ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+    return url.protocol === 'https:';
+  }, 'must be an origin as browsers send it: https://host[:port], lower case, no path (plain http only for loopback hosts)');
+
 export const ApiGrant = z.object({
   identifier: ResourceIdentifier,
   /** the API's scopes this application may request; all of them if omitted */
@@ -34,6 +49,8 @@ export const CreateApplication = z.object({
   clientType: ClientType.default('confidential'),
   grantTypes: z.array(GrantType).min(1).default(['client_credentials']),
   redirectUris: z.array(RedirectUri).max(50).default([]),
+  /** browser origins allowed to call the token endpoint (CORS); none by default */
+  allowedOrigins: z.array(AllowedOrigin).max(50).default([]),
   apis: z.array(ApiGrant).max(100).default([]),
   skipAuthorization: z.boolean().default(false),
 });
@@ -56,6 +73,8 @@ export const UpdateApplication = z.object({
   apis: z.array(ApiGrant).max(100).optional(),
   /** sets the introspect right on every granted API (after `apis`, when both are given) */
   introspect: z.boolean().optional(),
+  /** replaces the browser origins allowed to call the token endpoint (CORS) when given; [] clears them */
+  allowedOrigins: z.array(AllowedOrigin).max(50).optional(),
 });
 export type UpdateApplication = z.input<typeof UpdateApplication>;
 
@@ -67,6 +86,8 @@ export interface Application {
   clientType: ClientType;
   grantTypes: GrantType[];
   redirectUris: string[];
+  /** browser origins allowed to call the token endpoint (CORS) */
+  allowedOrigins: string[];
   skipAuthorization: boolean;
   isActive: boolean;
   apis: GrantedApi[];

@@ -36,6 +36,8 @@ export interface ApplicationServiceDeps {
   bus: ChangeBus;
   clock: Clock;
   digestKey: KeyObject;
+  /** grant types the token endpoint serves (oidc/surface.ts): a client registered for another could not use it */
+  servedGrantTypes: readonly GrantType[];
 }
 
 /** What creating or rotating returns: the only moment the plain secret exists outside the client. */
@@ -76,6 +78,7 @@ export function createApplicationService({
   bus,
   clock,
   digestKey,
+  servedGrantTypes,
 }: ApplicationServiceDeps) {
   const cache = createApplicationCache({
     load: (clientId) => store.findByClientId(storage.db, clientId),
@@ -138,10 +141,20 @@ export function createApplicationService({
     /**
      * Registers an application. Confidential clients get a generated 256-bit secret, returned here
      * once and stored only as a keyed digest.
+     * @remarks Only for grant types the server serves: a client registered for another grant
+     * (authorization_code before sign-in is served) would hold a registration it cannot use.
      */
     async register(input: CreateApplication, actor: string): Promise<ApplicationWithSecret> {
       const data = CreateApplication.parse(input);
       const grantTypes = [...new Set(data.grantTypes)] as GrantType[];
+      const unserved = grantTypes.find((g) => !servedGrantTypes.includes(g));
+      assertThat(unserved === undefined, () =>
+        applicationError(
+          'grant_type_not_served',
+          { grantType: unserved, served: servedGrantTypes.join(',') },
+          `this server does not serve the ${unserved} grant; it serves: ${servedGrantTypes.join(', ')}`,
+        ),
+      );
       assertThat(!(data.clientType === 'public' && grantTypes.includes('client_credentials')), () =>
         applicationError('public_client_credentials'),
       );
@@ -163,6 +176,7 @@ export function createApplicationService({
             clientType: data.clientType,
             grantTypes,
             redirectUris: data.redirectUris,
+            allowedOrigins: [...new Set(data.allowedOrigins)],
             skipAuthorization: data.skipAuthorization,
             clientSecretDigest: minted?.digest ?? null,
             secretHint: minted?.hint ?? null,
@@ -175,7 +189,13 @@ export function createApplicationService({
             action: 'application.created',
             targetType: 'application',
             targetId: created.id,
-            details: { clientId: created.clientId, name: created.name, grantTypes, apis: created.apis },
+            details: {
+              clientId: created.clientId,
+              name: created.name,
+              grantTypes,
+              apis: created.apis,
+              allowedOrigins: created.allowedOrigins,
+            },
           });
           return created;
         });
@@ -244,14 +264,15 @@ export function createApplicationService({
             );
           }
           if (grants) await apiGrants.replaceForApplication(tx, found.id, await resolveGrants(tx, grants));
-          await store.update(tx, found.clientId, { name: data.name });
+          const allowedOrigins = data.allowedOrigins && [...new Set(data.allowedOrigins)];
+          await store.update(tx, found.clientId, { name: data.name, allowedOrigins });
           const updated = await reread(tx, found.clientId);
           await audit.record(tx, {
             actor,
             action: 'application.updated',
             targetType: 'application',
             targetId: found.id,
-            details: { clientId: found.clientId, name: updated.name, apis: updated.apis },
+            details: { clientId: found.clientId, name: updated.name, apis: updated.apis, allowedOrigins: updated.allowedOrigins },
           });
           return updated;
         });

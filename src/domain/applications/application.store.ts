@@ -17,6 +17,7 @@ function toRecord(row: Row): ClientRecord {
     clientType: row.clientType,
     grantTypes: row.grantTypes as GrantType[],
     redirectUris: row.redirectUris,
+    allowedOrigins: row.allowedOrigins ?? [],
     skipAuthorization: row.skipAuthorization,
     isActive: row.isActive,
     apis: row.apiGrants
@@ -37,6 +38,7 @@ export interface NewApplicationRow {
   clientType: 'confidential' | 'public';
   grantTypes: string[];
   redirectUris: string[];
+  allowedOrigins: string[];
   skipAuthorization: boolean;
   clientSecretDigest: string | null;
   secretHint: string | null;
@@ -51,8 +53,8 @@ export interface ApplicationStore {
   /** Inserts and announces the application (applicationChanged). */
   insert(db: Executor, row: NewApplicationRow): Promise<void>;
   updateSecret(db: Executor, clientId: string, secret: { digest: string; hint: string; rotatedAt: Date }): Promise<void>;
-  /** Changes the name (when given) and announces the application: call it after its grants changed too. */
-  update(db: Executor, clientId: string, changes: { name?: string | undefined }): Promise<void>;
+  /** Changes the name and allowed origins (when given) and announces the application: call it after its grants changed too. */
+  update(db: Executor, clientId: string, changes: { name?: string | undefined; allowedOrigins?: string[] | undefined }): Promise<void>;
   delete(db: Executor, clientId: string): Promise<void>;
 }
 
@@ -87,7 +89,11 @@ export function createApplicationStore({ bus }: { bus: ChangeBus }): Application
     async update(db, clientId, changes) {
       await db.application.update({
         where: { clientId },
-        data: changes.name !== undefined ? { name: changes.name } : { updatedAt: new Date() },
+        data: {
+          updatedAt: new Date(),
+          ...(changes.name !== undefined ? { name: changes.name } : {}),
+          ...(changes.allowedOrigins ? { allowedOrigins: changes.allowedOrigins } : {}),
+        },
       });
       await announce(db, clientId);
     },

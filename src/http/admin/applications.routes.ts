@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ResourceIdentifier, ScopeToken } from '../../domain/api-resources/api-resource.schema.ts';
-import { type Application, ClientType, GrantType, RedirectUri } from '../../domain/applications/application.schema.ts';
+import { AllowedOrigin, type Application, ClientType, GrantType, RedirectUri } from '../../domain/applications/application.schema.ts';
 import type { ApplicationService, ApplicationWithSecret } from '../../domain/applications/application.service.ts';
 import { defineRoute } from './route.ts';
 import { Id, iso, Timestamp } from './wire.ts';
@@ -24,6 +24,7 @@ export const ApplicationWire = z.object({
   client_type: ClientType,
   grant_types: z.array(z.string()),
   redirect_uris: z.array(z.string()),
+  allowed_origins: z.array(z.string()),
   apis: z.array(GrantedApiWire),
   is_active: z.boolean(),
   secret_hint: z.string().nullable(),
@@ -46,6 +47,7 @@ export const CreateApplicationWire = z
     client_type: ClientType.optional(),
     grant_types: z.array(GrantType).min(1).optional(),
     redirect_uris: z.array(RedirectUri).max(50).optional(),
+    allowed_origins: z.array(AllowedOrigin).max(50).optional(),
     apis: z.array(ApiGrantWire).max(100).optional(),
     skip_authorization: z.boolean().optional(),
   })
@@ -56,6 +58,7 @@ export const UpdateApplicationWire = z
     name: z.string().trim().min(1).max(200).optional(),
     apis: z.array(ApiGrantWire).max(100).optional(),
     introspect: z.boolean().optional(),
+    allowed_origins: z.array(AllowedOrigin).max(50).optional(),
   })
   .strict();
 
@@ -68,6 +71,7 @@ export function applicationToWire(app: Application, clientSecret?: string | null
     client_type: app.clientType,
     grant_types: app.grantTypes,
     redirect_uris: app.redirectUris,
+    allowed_origins: app.allowedOrigins,
     apis: app.apis,
     is_active: app.isActive,
     secret_hint: app.secretHint,
@@ -111,6 +115,7 @@ export function applicationRoutes({ applications }: { applications: ApplicationS
             clientType: body.client_type,
             grantTypes: body.grant_types,
             redirectUris: body.redirect_uris,
+            allowedOrigins: body.allowed_origins,
             apis: body.apis,
             skipAuthorization: body.skip_authorization,
           },
@@ -141,7 +146,7 @@ export function applicationRoutes({ applications }: { applications: ApplicationS
       async handle({ params, body, principal }) {
         const { clientId } = await applications.getById(params.id);
         const updated = await applications.update(
-          { clientId, name: body.name, apis: body.apis, introspect: body.introspect },
+          { clientId, name: body.name, apis: body.apis, introspect: body.introspect, allowedOrigins: body.allowed_origins },
           principal.actor,
         );
         return { body: applicationToWire(updated) };

@@ -5,6 +5,7 @@ import { isDatabaseUnavailable } from '../../db/errors.ts';
 import { AppError } from '../../lib/app-error.ts';
 import { basicChallenge, RETRY_AFTER_SECONDS, sendTemporarilyUnavailable } from '../../oidc/error-compat.ts';
 import { OIDC_ROUTES } from '../../oidc/routes.ts';
+import { CLIENT_CLOSED_REQUEST, isClientAbort } from '../client-abort.ts';
 import { sendProblem } from '../problem.ts';
 
 export interface ErrorBoundaryOptions {
@@ -20,6 +21,8 @@ const OAUTH_PATHS: ReadonlySet<string> = new Set(Object.values(OIDC_ROUTES));
  *   RFC 6749 §5.2 JSON, with `WWW-Authenticate` on 401;
  * - AppError gives its status and problem JSON; ZodError gives 400 `guard.invalid_input`;
  * - errors Koa raised on purpose (`ctx.throw`, body too large) keep their status;
+ * - a body that failed because the client closed the connection answers nothing (499): checked
+ *   first, as its ECONNRESET would otherwise read as the database being away;
  * - the database being away (db/errors.ts) is a 503 with Retry-After: `temporarily_unavailable`
  *   on OAuth endpoints, a problem elsewhere; reported to `onUnavailable`, not logged per request;
  * - anything else is a 500 `internal` with no detail, logged with the request id.
@@ -31,6 +34,11 @@ export function errorBoundary(issuer: string, options: ErrorBoundaryOptions = {}
       await next();
       if (ctx.status === 404 && ctx.body == null) sendProblem(ctx, 404, 'route.not_found', `no route for ${ctx.method} ${ctx.path}`);
     } catch (err) {
+      // The client hung up mid-request: its doing, not a fault; request-context.ts logs it at info.
+      if (isClientAbort(ctx, err)) {
+        ctx.status = CLIENT_CLOSED_REQUEST;
+        return;
+      }
       if (!(err as { expose?: unknown }).expose && isDatabaseUnavailable(err)) {
         options.onUnavailable?.(err);
         if (OAUTH_PATHS.has(ctx.path)) {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import { createAccessLogger } from '../../lib/logger.ts';
+import { CLIENT_CLOSED_REQUEST, isClientGone } from '../client-abort.ts';
 
 declare module 'koa' {
   interface DefaultState {
@@ -41,6 +42,11 @@ export function requestContext(log: Logger) {
       await next();
     } finally {
       const ms = Math.round((performance.now() - started) * 100) / 100;
+      // A client that hung up (mid-body, or while we worked) gets nothing; it is not a server fault.
+      if (isClientGone(ctx)) {
+        ctx.status = CLIENT_CLOSED_REQUEST;
+        ctx.state.log.info('client closed the connection before the answer was sent');
+      }
       const line = { reqId, method: ctx.method, path: ctx.path, status: ctx.status, ms };
       // 501 is a method we do not implement (PROPFIND…), the caller's doing, not a server fault;
       // 503 is the database away (logged once per outage where it is detected) or not ready yet.

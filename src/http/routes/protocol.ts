@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import type { Context, Next } from 'koa';
 import { errors } from 'oidc-provider';
 import type { ApplicationService } from '../../domain/applications/application.service.ts';
 import { mayRevoke } from '../../oidc/introspection-policy.ts';
@@ -25,13 +26,13 @@ function requireToken(form: Record<string, string>): string {
   return form.token;
 }
 
-/** Endpoints that only take POST (RFC 6749 §3.2, RFC 7662 §2.1, RFC 7009 §2.1). */
-const POST_ONLY = [OIDC_ROUTES.token, OIDC_ROUTES.introspection, OIDC_ROUTES.revocation];
-
-export function registerProtocolRoutes(router: Router, { applications, inspector, bodyLimitBytes }: ProtocolRouteDeps): void {
-  // Another method gets 405 with `Allow` and an OAuth error body, not a 404 (the token endpoint is
-  // oidc-provider's and would fall through) or Koa's text. OPTIONS stays with the CORS preflight.
-  router.all(POST_ONLY, async (ctx, next) => {
+/**
+ * Endpoints that only take POST (RFC 6749 §3.2, RFC 7662 §2.1, RFC 7009 §2.1). Another method gets
+ * 405 with `Allow` and an OAuth error body, not a 404 (the token endpoint is oidc-provider's and
+ * would fall through) or Koa's text.
+ */
+function postOnly(preflight: 'oidc-provider' | 'none') {
+  return async (ctx: Context, next: Next) => {
     if (ctx.method === 'POST') {
       // These endpoints answer JSON, errors included (RFC 6749 §5.1-5.2, RFC 7662 §2.2-2.3, RFC 7009
       // §2.2.1), whatever the client says it accepts: oidc-provider would render its HTML error page
@@ -39,11 +40,26 @@ export function registerProtocolRoutes(router: Router, { applications, inspector
       ctx.req.headers.accept = 'application/json';
       return next();
     }
-    if (ctx.method === 'OPTIONS') return next();
+    if (ctx.method === 'OPTIONS') {
+      if (preflight === 'oidc-provider') return next();
+      // No CORS: the preflight learns the methods only, so no browser sends the request cross-origin.
+      ctx.set('Allow', 'POST, OPTIONS');
+      ctx.status = 204;
+      return;
+    }
     ctx.set('Allow', 'POST');
     const err = new errors.InvalidRequest(`${ctx.method} is not supported here: use POST`);
     throw Object.assign(err, { status: 405, statusCode: 405 });
-  });
+  };
+}
+
+export function registerProtocolRoutes(router: Router, { applications, inspector, bodyLimitBytes }: ProtocolRouteDeps): void {
+  // The token endpoint's preflight is oidc-provider's: CORS per application (oidc/cors.ts).
+  router.all(OIDC_ROUTES.token, postOnly('oidc-provider'));
+  // Introspection is for protected resources (RFC 7662 §2), revocation here for confidential clients'
+  // backends (RFC 7009 §2.1 makes CORS a MAY, for user-agent-based clients): servers, not pages, so
+  // neither answers CORS.
+  router.all([OIDC_ROUTES.introspection, OIDC_ROUTES.revocation], postOnly('none'));
 
   router.post(OIDC_ROUTES.introspection, async (ctx) => {
     const form = await readForm(ctx, bodyLimitBytes);

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { KeyRing } from '../../domain/signing-keys/signing-key.schema.ts';
-import { DISCOVERY_PATH, OIDC_ROUTES } from '../../oidc/routes.ts';
+import { DISCOVERY_PATH, OAUTH_DISCOVERY_PATH, OIDC_ROUTES } from '../../oidc/routes.ts';
+import { isServedRoute, type ProtocolRoute } from '../../oidc/surface.ts';
 import type { ProviderSlot } from '../provider-slot.ts';
 
 /**
@@ -28,6 +29,8 @@ function serve(ctx: Context, doc: Rendered, type: string, maxAgeSeconds: number)
   ctx.set('Cache-Control', `public, max-age=${maxAgeSeconds}`);
   ctx.set('ETag', doc.etag);
   ctx.set('Access-Control-Allow-Origin', '*');
+  // Public documents: any site may load them, also without CORS (http/middleware/security-headers.ts).
+  ctx.set('Cross-Origin-Resource-Policy', 'cross-origin');
   ctx.type = type;
   if (ctx.get('if-none-match') === doc.etag) {
     ctx.status = 304;
@@ -40,6 +43,47 @@ function serve(ctx: Context, doc: Rendered, type: string, maxAgeSeconds: number)
 export const JWKS_MAX_AGE_SECONDS = 300;
 const SECRET_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'];
 export const DISCOVERY_MAX_AGE_SECONDS = 3600;
+
+/** The metadata member naming each endpoint (RFC 8414 §2, OIDC Discovery 1.0 §3, RFC 9126 §5, RFC 8628 §4). */
+const ENDPOINT_MEMBERS: Partial<Record<ProtocolRoute, string>> = {
+  authorization: 'authorization_endpoint',
+  userinfo: 'userinfo_endpoint',
+  end_session: 'end_session_endpoint',
+  pushed_authorization_request: 'pushed_authorization_request_endpoint',
+  device_authorization: 'device_authorization_endpoint',
+  introspection: 'introspection_endpoint',
+  revocation: 'revocation_endpoint',
+};
+
+/** Members that describe the authorization endpoint's requests and responses (RFC 8414 §2, RFC 9207 §3, OIDC Discovery §3). */
+const AUTHORIZATION_REQUEST_MEMBERS = [
+  'response_modes_supported',
+  'code_challenge_methods_supported',
+  'authorization_response_iss_parameter_supported',
+  'request_parameter_supported',
+  'request_uri_parameter_supported',
+  'claims_parameter_supported',
+  'require_pushed_authorization_requests',
+];
+
+/**
+ * oidc-provider's metadata without what is not served (oidc/surface.ts): it always names its
+ * authorization endpoint. RFC 8414 §2 requires `authorization_endpoint` only when a grant type uses
+ * it; OpenID Connect Discovery §3 requires it unconditionally, so until sign-in is served the
+ * OpenID document, like the OAuth one, describes an authorization server for machine clients.
+ */
+function servedMetadata(metadata: Record<string, unknown>): Record<string, unknown> {
+  const served = { ...metadata };
+  for (const [route, member] of Object.entries(ENDPOINT_MEMBERS)) {
+    if (!isServedRoute(route as ProtocolRoute)) delete served[member];
+  }
+  if (!isServedRoute('authorization')) {
+    for (const member of AUTHORIZATION_REQUEST_MEMBERS) delete served[member];
+    // RFC 8414 §2: required; with no authorization endpoint, no response type is supported.
+    served.response_types_supported = [];
+  }
+  return served;
+}
 
 export function registerWellKnownRoutes(router: Router, deps: { keyRing: () => KeyRing; provider: ProviderSlot }): void {
   let jwks: Rendered | undefined;
@@ -61,7 +105,7 @@ export function registerWellKnownRoutes(router: Router, deps: { keyRing: () => K
       ctx.path = path;
       if (ctx.status !== 200 || typeof ctx.body !== 'object') return;
       discovery = render(provider, {
-        ...(ctx.body as Record<string, unknown>),
+        ...servedMetadata(ctx.body as Record<string, unknown>),
         // RFC 8414 §2: Gatehouse serves these two endpoints itself, for confidential clients only.
         introspection_endpoint_auth_methods_supported: SECRET_AUTH_METHODS,
         revocation_endpoint_auth_methods_supported: SECRET_AUTH_METHODS,
@@ -70,5 +114,5 @@ export function registerWellKnownRoutes(router: Router, deps: { keyRing: () => K
     serve(ctx, discovery, 'application/json; charset=utf-8', DISCOVERY_MAX_AGE_SECONDS);
   };
   router.get(DISCOVERY_PATH, serveDiscovery);
-  router.get('/.well-known/oauth-authorization-server', serveDiscovery);
+  router.get(OAUTH_DISCOVERY_PATH, serveDiscovery);
 }

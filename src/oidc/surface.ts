@@ -1,0 +1,42 @@
+import type { GrantType } from '../domain/applications/application.schema.ts';
+import { DISCOVERY_PATH, OAUTH_DISCOVERY_PATH, OIDC_ROUTES } from './routes.ts';
+
+/**
+ * The protocol surface this build serves: the one place the sign-in work (the people issue) turns
+ * routes and grants on. Everything else derives from it: oidc-provider's features
+ * (provider.ts), the gate in front of oidc-provider (http/middleware/served-routes.ts), discovery
+ * (http/routes/well-known.ts) and the grant types clients may be registered for (the application
+ * service refuses the others).
+ *
+ * Machine-to-machine only, for now. oidc-provider mounts its authorization route whatever its
+ * configuration says, and without sign-in pages the browser-facing routes only create rows for
+ * anonymous callers (a Session per `GET /oauth/logout`, an Interaction per authorization request),
+ * so they stay unreachable and unadvertised until they can be served for real.
+ */
+export type ProtocolRoute = keyof typeof OIDC_ROUTES;
+
+export const SERVED_ROUTES: ReadonlySet<ProtocolRoute> = new Set<ProtocolRoute>(['token', 'introspection', 'revocation', 'jwks']);
+
+/** Grant types the token endpoint serves (RFC 6749 §4.4 client credentials). */
+export const SERVED_GRANT_TYPES: readonly GrantType[] = ['client_credentials'];
+
+export const isServedRoute = (route: ProtocolRoute): boolean => SERVED_ROUTES.has(route);
+
+/**
+ * The paths oidc-provider may be asked to answer: each served route, with the paths under it
+ * (`/oauth/authorize/:uid`, `/oauth/logout/confirm`…), and discovery (its CORS preflight).
+ * Compared the way oidc-provider's router compares them (ASCII case-insensitive, a trailing slash
+ * ignored), so no spelling of a route that is not served reaches it.
+ */
+const SERVED_PREFIXES: readonly string[] = [
+  ...[...SERVED_ROUTES].map((route) => OIDC_ROUTES[route]),
+  DISCOVERY_PATH,
+  OAUTH_DISCOVERY_PATH,
+].map((path) => path.toUpperCase());
+
+export function isServedPath(path: string): boolean {
+  // oidc-provider folds only ASCII letters; a path with anything else names none of our routes.
+  for (let i = 0; i < path.length; i++) if (path.charCodeAt(i) > 0x7f) return false;
+  const folded = path.toUpperCase();
+  return SERVED_PREFIXES.some((prefix) => folded === prefix || folded.startsWith(`${prefix}/`));
+}
