@@ -35,8 +35,15 @@ export function createAdminApp(deps: { services: Services; log: Logger; issuer: 
   app.use(requestContext(deps.log));
   app.use(errorBoundary(deps.issuer));
   app.use(async (ctx, next) => {
-    ctx.state.principal = await deps.authenticate(ctx);
-    await next();
+    const principal = await deps.authenticate(ctx);
+    ctx.state.principal = principal;
+    try {
+      await next();
+    } finally {
+      // Who did what through the admin API (the access line says only that a request happened).
+      if (ctx.method !== 'GET')
+        ctx.state.log.info({ actor: principal?.actor, method: ctx.method, path: ctx.path, status: ctx.status }, 'admin request');
+    }
   });
   const router = createAdminRouter(deps.services);
   app.use(router.routes());
