@@ -1,12 +1,16 @@
-import type { ApiResource } from '../domain/api-resources/api-resource.schema.ts';
-import type { Application } from '../domain/applications/application.schema.ts';
-import type { ApplicationWithSecret } from '../domain/applications/application.service.ts';
-import type { KeyRevocation, SigningKeyInfo } from '../domain/signing-keys/signing-key.schema.ts';
+import type { ZodType, z } from 'zod';
+import { type ApiWire, CreateApiWire } from '../http/admin/apis.routes.ts';
+import { type ApplicationWire, CreateApplicationWire, UpdateApplicationWire } from '../http/admin/applications.routes.ts';
+import type { KeyRevocationWire, KeyWire } from '../http/admin/keys.routes.ts';
+import { AppError } from '../lib/app-error.ts';
 import { SERVED_GRANT_TYPES } from '../oidc/surface.ts';
-import type { OperationName } from '../runtime/operations.ts';
-import { apiToWire, applicationToWire, iso, keyToWire } from './wire.ts';
+import type { AdminRequest } from './admin-transport.ts';
 
-/** One CLI command: its flags, how they become an operation's input, and how its result prints. */
+/**
+ * The CLI's commands. Each is a client of the admin API (src/http/admin/): its flags become one
+ * or two requests (`run`), and what the API answers is printed (`print`), as text or, with
+ * `--json`, as the API's own JSON. The same API serves the control socket and, later, /api/v1.
+ */
 export interface OptionSpec {
   type: 'string' | 'boolean';
   multiple?: boolean;
@@ -15,6 +19,11 @@ export interface OptionSpec {
   required?: boolean;
 }
 
+/** Sends one admin request and returns the answer's body; a problem answer throws AdminApiError. */
+export type AdminCall = <T = unknown>(request: AdminRequest) => Promise<T>;
+
+export type FlagValues = Record<string, string | boolean | string[] | undefined>;
+
 export interface CommandSpec {
   group: string;
   name: string;
@@ -22,10 +31,16 @@ export interface CommandSpec {
   options: Record<string, OptionSpec>;
   /** the one positional argument it takes, as another way to give this flag (`keys revoke KID`) */
   positional?: string;
-  operation: OperationName;
-  /** flags → operation input; throws UsageError for flag-level mistakes */
-  toInput(values: Record<string, string | boolean | string[] | undefined>): unknown;
-  /** maps an input field name back to the flag that sets it, for error messages */
+  /** commands that only read never create a database (or a master key) where there is none */
+  readOnly?: boolean;
+  /**
+   * Checks the flags before anything is opened or asked (a wrong value never creates a database):
+   * builds what `run` sends and validates it with the admin API's own schema; throws UsageError.
+   */
+  check?(values: FlagValues): void;
+  /** flags → admin API calls */
+  run(values: FlagValues, call: AdminCall): Promise<unknown>;
+  /** maps a request field (as the API names it) back to the flag that sets it, for error messages */
   flagFor?: Record<string, string>;
   print(result: unknown, json: boolean): string;
 }
@@ -69,18 +84,125 @@ function table(rows: string[][]): string {
 
 const json = (value: unknown) => JSON.stringify(value, null, 2);
 
+/** `body` when the admin API's `schema` accepts it; otherwise a UsageError naming the flag. */
+function checked<T>(schema: ZodType, body: T, flagFor: Record<string, string>): T {
+  const result = schema.safeParse(body);
+  if (result.success) return body;
+  const issue = result.error.issues[0];
+  const field = String(issue?.path[0] ?? '');
+  const flag = flagFor[field];
+  throw new UsageError(`${flag ? `--${flag}` : field || 'input'}: ${issue?.message ?? 'invalid'}`);
+}
+
+const API_CREATE_FLAGS = {
+  identifier: 'identifier',
+  name: 'name',
+  scopes: 'scopes',
+  signing_alg: 'signing-alg',
+  access_token_format: 'token-format',
+  access_token_ttl_seconds: 'token-ttl',
+};
+
+function apiCreateBody(v: FlagValues) {
+  return checked(
+    CreateApiWire,
+    {
+      identifier: v.identifier,
+      name: v.name,
+      scopes: list(v.scopes) ?? [],
+      signing_alg: v['signing-alg'],
+      access_token_format: v['token-format'],
+      access_token_ttl_seconds: integer('token-ttl', v['token-ttl']),
+    },
+    API_CREATE_FLAGS,
+  );
+}
+
+const CLIENT_CREATE_FLAGS = {
+  name: 'name',
+  client_type: 'type',
+  grant_types: 'grant-types',
+  apis: 'api',
+  redirect_uris: 'redirect-uri',
+  allowed_origins: 'allowed-origin',
+};
+
+/** `--allowed-origin` given repeatedly, or as comma lists. */
+const origins = (v: FlagValues): string[] | undefined => (v['allowed-origin'] as string[] | undefined)?.flatMap((o) => list(o) ?? []);
+
+function clientCreateBody(v: FlagValues) {
+  const scopes = list(v.scopes);
+  const apis = (v.api as string[] | undefined) ?? [];
+  if (scopes && apis.length === 0) throw new UsageError('--scopes needs at least one --api');
+  if (v.introspect && apis.length === 0) throw new UsageError('--introspect needs at least one --api: the right is given per API');
+  return checked(
+    CreateApplicationWire,
+    {
+      name: v.name,
+      client_type: v.type,
+      grant_types: list(v['grant-types']),
+      apis: apis.map((identifier) => ({ identifier, scopes, ...(v.introspect ? { introspect: true } : {}) })),
+      redirect_uris: (v['redirect-uri'] as string[] | undefined) ?? [],
+      allowed_origins: origins(v) ?? [],
+    },
+    CLIENT_CREATE_FLAGS,
+  );
+}
+
+const CLIENT_UPDATE_FLAGS = { name: 'name', apis: 'api', allowed_origins: 'allowed-origin' };
+
+function clientUpdateBody(v: FlagValues) {
+  const scopes = list(v.scopes);
+  const apis = v.api as string[] | undefined;
+  if (v.introspect && v['no-introspect']) throw new UsageError('give --introspect or --no-introspect, not both');
+  if (scopes && !apis) throw new UsageError('--scopes needs at least one --api (list every API the application keeps)');
+  const introspect = v.introspect ? true : v['no-introspect'] ? false : undefined;
+  const given = origins(v);
+  if (given && v['no-allowed-origins']) throw new UsageError('give --allowed-origin or --no-allowed-origins, not both');
+  const allowedOrigins = v['no-allowed-origins'] ? [] : given;
+  if (v.name === undefined && !apis && introspect === undefined && allowedOrigins === undefined)
+    throw new UsageError(
+      "nothing to change: give --name, --api, --introspect, --no-introspect, --allowed-origin or --no-allowed-origins. Run 'gatehouse clients update --help'.",
+    );
+  return checked(
+    UpdateApplicationWire,
+    { name: v.name, apis: apis?.map((identifier) => ({ identifier, scopes })), introspect, allowed_origins: allowedOrigins },
+    CLIENT_UPDATE_FLAGS,
+  );
+}
+
+function kidOf(v: FlagValues): string {
+  if (typeof v.kid !== 'string' || v.kid === '') throw new UsageError("a KID is required: 'gatehouse keys revoke KID'");
+  return v.kid;
+}
+const query = (params: Record<string, string>) => `?${new URLSearchParams(params).toString()}`;
+
+/** The application with this client_id, through the admin API (which names objects by `id`). */
+async function applicationByClientId(call: AdminCall, clientId: string): Promise<ApplicationWire> {
+  const [found] = await call<ApplicationWire[]>({ method: 'GET', path: `/applications${query({ client_id: clientId })}` });
+  if (!found) throw new AppError('application.not_found', 'no application has this client_id', { status: 404, details: { clientId } });
+  return found;
+}
+
+async function apiByIdentifier(call: AdminCall, identifier: string): Promise<ApiWire> {
+  const [found] = await call<ApiWire[]>({ method: 'GET', path: `/apis${query({ identifier })}` });
+  if (!found) throw new AppError('api.not_found', 'no API has this identifier', { status: 404, details: { identifier } });
+  return found;
+}
+
 function printApplicationWithSecret(result: unknown, asJson: boolean, verb: string): string {
-  const { application, clientSecret } = result as ApplicationWithSecret;
-  if (asJson) return json(applicationToWire(application, clientSecret));
-  const lines = [`${verb} application "${application.name}"`, `  client_id:     ${application.clientId}`];
-  if (clientSecret) lines.push(`  client_secret: ${clientSecret}`, '', 'The client secret is shown only this once: store it now.');
+  const application = result as ApplicationWire;
+  if (asJson) return json(application);
+  const lines = [`${verb} application "${application.name}"`, `  client_id:     ${application.client_id}`];
+  if (application.client_secret)
+    lines.push(`  client_secret: ${application.client_secret}`, '', 'The client secret is shown only this once: store it now.');
   return lines.join('\n');
 }
 
 const INTROSPECT_HELP =
   'may introspect tokens issued for each --api, whichever client holds them (a resource server); every --api gets the right';
 
-function describeGrant(api: Application['apis'][number]): string {
+function describeGrant(api: ApplicationWire['apis'][number]): string {
   return `  api:       ${api.identifier} (scopes: ${api.scopes.join(',') || 'none'}${api.introspect ? '; may introspect its tokens' : ''})`;
 }
 
@@ -89,7 +211,6 @@ export const COMMANDS: CommandSpec[] = [
     group: 'apis',
     name: 'create',
     summary: 'register an API (resource server) that tokens can be issued for',
-    operation: 'apis.create',
     options: {
       identifier: {
         type: 'string',
@@ -104,43 +225,35 @@ export const COMMANDS: CommandSpec[] = [
       'token-ttl': { type: 'string', value: 'SECONDS', description: 'access-token lifetime (default ACCESS_TOKEN_TTL_SECONDS)' },
       json: JSON_FLAG,
     },
-    flagFor: {
-      identifier: 'identifier',
-      name: 'name',
-      scopes: 'scopes',
-      signingAlg: 'signing-alg',
-      accessTokenFormat: 'token-format',
-      accessTokenTtlSeconds: 'token-ttl',
-    },
-    toInput: (v) => ({
-      identifier: v.identifier,
-      name: v.name,
-      scopes: list(v.scopes) ?? [],
-      signingAlg: v['signing-alg'],
-      accessTokenFormat: v['token-format'],
-      accessTokenTtlSeconds: integer('token-ttl', v['token-ttl']),
-    }),
+    flagFor: API_CREATE_FLAGS,
+    check: apiCreateBody,
+    run: (v, call) => call({ method: 'POST', path: '/apis', body: apiCreateBody(v) }),
     print: (result, asJson) => {
-      const api = result as ApiResource;
-      return asJson
-        ? json(apiToWire(api))
-        : `Created API "${api.name}" (${api.identifier}) with scopes: ${api.scopes.join(', ') || '(none)'}`;
+      const api = result as ApiWire;
+      return asJson ? json(api) : `Created API "${api.name}" (${api.identifier}) with scopes: ${api.scopes.join(', ') || '(none)'}`;
     },
   },
   {
     group: 'apis',
     name: 'list',
     summary: 'list registered APIs',
-    operation: 'apis.list',
+    readOnly: true,
     options: { json: JSON_FLAG },
-    toInput: () => ({}),
+    run: (_v, call) => call({ method: 'GET', path: '/apis' }),
     print: (result, asJson) => {
-      const apis = result as ApiResource[];
-      if (asJson) return json(apis.map(apiToWire));
+      const apis = result as ApiWire[];
+      if (asJson) return json(apis);
       if (!apis.length) return 'No APIs registered.';
       return table([
         ['IDENTIFIER', 'NAME', 'SCOPES', 'ALG', 'FORMAT', 'TTL'],
-        ...apis.map((a) => [a.identifier, a.name, a.scopes.join(','), a.signingAlg, a.accessTokenFormat, `${a.accessTokenTtlSeconds}s`]),
+        ...apis.map((a) => [
+          a.identifier,
+          a.name,
+          a.scopes.join(','),
+          a.signing_alg,
+          a.access_token_format,
+          `${a.access_token_ttl_seconds}s`,
+        ]),
       ]);
     },
   },
@@ -148,20 +261,22 @@ export const COMMANDS: CommandSpec[] = [
     group: 'apis',
     name: 'delete',
     summary: 'remove an API',
-    operation: 'apis.delete',
     options: {
       identifier: { type: 'string', value: 'URI', required: true, description: 'the API to remove' },
       force: { type: 'boolean', description: 'also remove it from the applications granted it' },
       json: JSON_FLAG,
     },
-    toInput: (v) => ({ identifier: v.identifier, force: v.force === true }),
+    async run(v, call) {
+      const api = await apiByIdentifier(call, v.identifier as string);
+      await call({ method: 'DELETE', path: `/apis/${encodeURIComponent(api.id)}${v.force === true ? '?force=true' : ''}` });
+      return { deleted: api.identifier };
+    },
     print: (result, asJson) => (asJson ? json(result) : `Deleted API ${(result as { deleted: string }).deleted}`),
   },
   {
     group: 'clients',
     name: 'create',
     summary: 'register an application (OAuth client); prints its secret once',
-    operation: 'clients.create',
     options: {
       name: { type: 'string', value: 'TEXT', required: true, description: 'unique name of the application' },
       type: { type: 'string', value: 'TYPE', description: 'confidential (default: has a secret) or public' },
@@ -186,54 +301,35 @@ export const COMMANDS: CommandSpec[] = [
       },
       json: JSON_FLAG,
     },
-    flagFor: {
-      name: 'name',
-      clientType: 'type',
-      grantTypes: 'grant-types',
-      apis: 'api',
-      redirectUris: 'redirect-uri',
-      allowedOrigins: 'allowed-origin',
-    },
-    toInput: (v) => {
-      const scopes = list(v.scopes);
-      const apis = (v.api as string[] | undefined) ?? [];
-      if (scopes && apis.length === 0) throw new UsageError('--scopes needs at least one --api');
-      if (v.introspect && apis.length === 0) throw new UsageError('--introspect needs at least one --api: the right is given per API');
-      return {
-        name: v.name,
-        clientType: v.type,
-        grantTypes: list(v['grant-types']),
-        apis: apis.map((identifier) => ({ identifier, scopes, ...(v.introspect ? { introspect: true } : {}) })),
-        redirectUris: (v['redirect-uri'] as string[] | undefined) ?? [],
-        allowedOrigins: ((v['allowed-origin'] as string[] | undefined) ?? []).flatMap((o) => list(o) ?? []),
-      };
-    },
+    flagFor: CLIENT_CREATE_FLAGS,
+    check: clientCreateBody,
+    run: (v, call) => call({ method: 'POST', path: '/applications', body: clientCreateBody(v) }),
     print: (result, asJson) => printApplicationWithSecret(result, asJson, 'Created'),
   },
   {
     group: 'clients',
     name: 'list',
     summary: 'list applications (never their secrets)',
-    operation: 'clients.list',
+    readOnly: true,
     options: { json: JSON_FLAG },
-    toInput: () => ({}),
+    run: (_v, call) => call({ method: 'GET', path: '/applications' }),
     print: (result, asJson) => {
-      const apps = result as Application[];
-      if (asJson) return json(apps.map((a) => applicationToWire(a)));
+      const apps = result as ApplicationWire[];
+      if (asJson) return json(apps);
       if (!apps.length) return 'No applications registered.';
       return table([
         ['CLIENT_ID', 'NAME', 'TYPE', 'GRANT_TYPES', 'APIS', 'INTROSPECTS_FOR', 'SECRET'],
         ...apps.map((a) => [
-          a.clientId,
+          a.client_id,
           a.name,
-          a.clientType,
-          a.grantTypes.join(','),
+          a.client_type,
+          a.grant_types.join(','),
           a.apis.map((g) => g.identifier).join(','),
           a.apis
             .filter((g) => g.introspect)
             .map((g) => g.identifier)
             .join(',') || '-',
-          a.secretHint ? `${a.secretHint}…` : '-',
+          a.secret_hint ? `${a.secret_hint}…` : '-',
         ]),
       ]);
     },
@@ -242,16 +338,15 @@ export const COMMANDS: CommandSpec[] = [
     group: 'clients',
     name: 'show',
     summary: 'show one application',
-    operation: 'clients.show',
+    readOnly: true,
     options: { 'client-id': { type: 'string', value: 'ID', required: true, description: "the application's client_id" }, json: JSON_FLAG },
-    toInput: (v) => ({ clientId: v['client-id'] }),
-    print: (result) => json(applicationToWire(result as Application)),
+    run: (v, call) => applicationByClientId(call, v['client-id'] as string),
+    print: (result) => json(result),
   },
   {
     group: 'clients',
     name: 'update',
     summary: "change an application's name, APIs, scopes, introspect right or allowed origins",
-    operation: 'clients.update',
     options: {
       'client-id': { type: 'string', value: 'ID', required: true, description: "the application's client_id" },
       name: { type: 'string', value: 'TEXT', description: 'its new unique name' },
@@ -281,36 +376,21 @@ export const COMMANDS: CommandSpec[] = [
       'no-allowed-origins': { type: 'boolean', description: 'removes every allowed origin: no page may call the token endpoint' },
       json: JSON_FLAG,
     },
-    flagFor: { clientId: 'client-id', name: 'name', apis: 'api', allowedOrigins: 'allowed-origin' },
-    toInput: (v) => {
-      const scopes = list(v.scopes);
-      const apis = v.api as string[] | undefined;
-      if (v.introspect && v['no-introspect']) throw new UsageError('give --introspect or --no-introspect, not both');
-      if (scopes && !apis) throw new UsageError('--scopes needs at least one --api (list every API the application keeps)');
-      const introspect = v.introspect ? true : v['no-introspect'] ? false : undefined;
-      const origins = v['allowed-origin'] as string[] | undefined;
-      if (origins && v['no-allowed-origins']) throw new UsageError('give --allowed-origin or --no-allowed-origins, not both');
-      const allowedOrigins = v['no-allowed-origins'] ? [] : origins?.flatMap((o) => list(o) ?? []);
-      if (v.name === undefined && !apis && introspect === undefined && allowedOrigins === undefined)
-        throw new UsageError(
-          "nothing to change: give --name, --api, --introspect, --no-introspect, --allowed-origin or --no-allowed-origins. Run 'gatehouse clients update --help'.",
-        );
-      return {
-        clientId: v['client-id'],
-        name: v.name,
-        apis: apis?.map((identifier) => ({ identifier, scopes })),
-        introspect,
-        allowedOrigins,
-      };
+    flagFor: CLIENT_UPDATE_FLAGS,
+    check: clientUpdateBody,
+    async run(v, call) {
+      const body = clientUpdateBody(v);
+      const { id } = await applicationByClientId(call, v['client-id'] as string);
+      return call({ method: 'PATCH', path: `/applications/${encodeURIComponent(id)}`, body });
     },
     print: (result, asJson) => {
-      const application = result as Application;
-      if (asJson) return json(applicationToWire(application));
+      const application = result as ApplicationWire;
+      if (asJson) return json(application);
       return [
         `Updated application "${application.name}"`,
-        `  client_id: ${application.clientId}`,
+        `  client_id: ${application.client_id}`,
         ...(application.apis.length ? application.apis.map(describeGrant) : ['  no APIs']),
-        `  allowed origins: ${application.allowedOrigins.join(', ') || '(none)'}`,
+        `  allowed origins: ${application.allowed_origins.join(', ') || '(none)'}`,
       ].join('\n');
     },
   },
@@ -318,42 +398,47 @@ export const COMMANDS: CommandSpec[] = [
     group: 'clients',
     name: 'rotate-secret',
     summary: "replace an application's secret; prints the new one once",
-    operation: 'clients.rotate-secret',
     options: { 'client-id': { type: 'string', value: 'ID', required: true, description: "the application's client_id" }, json: JSON_FLAG },
-    toInput: (v) => ({ clientId: v['client-id'] }),
+    async run(v, call) {
+      const { id } = await applicationByClientId(call, v['client-id'] as string);
+      return call({ method: 'POST', path: `/applications/${encodeURIComponent(id)}/secrets` });
+    },
     print: (result, asJson) => printApplicationWithSecret(result, asJson, 'Rotated the secret of'),
   },
   {
     group: 'clients',
     name: 'delete',
     summary: 'remove an application; its tokens stop being accepted at introspection',
-    operation: 'clients.delete',
     options: { 'client-id': { type: 'string', value: 'ID', required: true, description: "the application's client_id" }, json: JSON_FLAG },
-    toInput: (v) => ({ clientId: v['client-id'] }),
+    async run(v, call) {
+      const { id, client_id } = await applicationByClientId(call, v['client-id'] as string);
+      await call({ method: 'DELETE', path: `/applications/${encodeURIComponent(id)}` });
+      return { deleted: client_id };
+    },
     print: (result, asJson) => (asJson ? json(result) : `Deleted application ${(result as { deleted: string }).deleted}`),
   },
   {
     group: 'keys',
     name: 'list',
     summary: 'list signing keys and their states',
-    operation: 'keys.list',
+    readOnly: true,
     options: { json: JSON_FLAG },
-    toInput: () => ({}),
+    run: (_v, call) => call({ method: 'GET', path: '/keys' }),
     print: (result, asJson) => {
-      const keys = result as SigningKeyInfo[];
-      if (asJson) return json(keys.map(keyToWire));
-      const at = (d: Date | string | null) => iso(d) ?? '-';
+      const keys = result as z.infer<typeof KeyWire>[];
+      if (asJson) return json(keys);
+      const at = (d: string | null) => d ?? '-';
       return table([
         ['KID', 'ALG', 'STATE', 'CREATED', 'SIGNS_FROM', 'SIGNS_UNTIL', 'RETIRE_AFTER', 'REVOKED'],
         ...keys.map((k) => [
           k.kid,
           k.alg,
           k.state,
-          at(k.createdAt),
-          at(k.signsFrom ?? k.createdAt),
-          at(k.rotatedAt),
-          at(k.retireAfter),
-          at(k.revokedAt),
+          at(k.created_at),
+          at(k.signs_from),
+          at(k.rotated_at),
+          at(k.retire_after),
+          at(k.revoked_at),
         ]),
       ]);
     },
@@ -363,7 +448,6 @@ export const COMMANDS: CommandSpec[] = [
     name: 'rotate',
     summary:
       'add new signing keys: published now, signing after KEY_ACTIVATION_DELAY_SECONDS; old ones stay published until their tokens expire',
-    operation: 'keys.rotate',
     options: {
       now: {
         type: 'boolean',
@@ -371,15 +455,15 @@ export const COMMANDS: CommandSpec[] = [
       },
       json: JSON_FLAG,
     },
-    toInput: (v) => ({ now: v.now === true }),
+    run: (v, call) => call({ method: 'POST', path: '/keys/rotations', body: { now: v.now === true } }),
     print: (result, asJson) => {
-      const keys = result as SigningKeyInfo[];
-      if (asJson) return json(keys.map(keyToWire));
-      const line = (k: SigningKeyInfo) => `  ${k.alg} ${k.kid}`;
+      const keys = result as z.infer<typeof KeyWire>[];
+      if (asJson) return json(keys);
+      const line = (k: z.infer<typeof KeyWire>) => `  ${k.alg} ${k.kid}`;
       const pending = keys.filter((k) => k.state === 'pending');
       const active = keys.filter((k) => k.state === 'active');
       if (pending.length === 0) return `Rotated signing keys. Now signing with:\n${active.map(line).join('\n')}`;
-      const from = new Date(pending[0]?.signsFrom ?? Date.now()).toISOString();
+      const from = new Date(pending[0]?.signs_from ?? Date.now()).toISOString();
       return [
         `Rotated signing keys. New keys, published now, signing from ${from}:`,
         ...pending.map(line),
@@ -393,7 +477,6 @@ export const COMMANDS: CommandSpec[] = [
     name: 'revoke',
     summary:
       'pull a signing key (compromised): it leaves the JWKS at once and its tokens introspect inactive; a new key signs in its place',
-    operation: 'keys.revoke',
     positional: 'kid',
     options: {
       kid: {
@@ -403,14 +486,13 @@ export const COMMANDS: CommandSpec[] = [
       },
       json: JSON_FLAG,
     },
-    toInput: (v) => {
-      if (typeof v.kid !== 'string' || v.kid === '') throw new UsageError("a KID is required: 'gatehouse keys revoke KID'");
-      return { kid: v.kid };
-    },
+    check: kidOf,
+    run: (v, call) => call({ method: 'POST', path: `/keys/${encodeURIComponent(kidOf(v))}/revocation` }),
     print: (result, asJson) => {
-      const { key, changed, replacements } = result as KeyRevocation;
-      if (asJson) return json({ revoked: keyToWire(key), changed, replacements: replacements.map(keyToWire) });
-      if (!changed) return `Signing key ${key.kid} (${key.alg}) was already revoked at ${iso(key.revokedAt)}; nothing changed.`;
+      const revocation = result as z.infer<typeof KeyRevocationWire>;
+      if (asJson) return json(revocation);
+      const { revoked: key, changed, replacements } = revocation;
+      if (!changed) return `Signing key ${key.kid} (${key.alg}) was already revoked at ${key.revoked_at}; nothing changed.`;
       const lines = [`Revoked signing key ${key.kid} (${key.alg}): it is out of the JWKS and its tokens introspect inactive.`];
       for (const k of replacements) lines.push(`Now signing ${k.alg} with ${k.kid}.`);
       lines.push('APIs that verify tokens themselves reject it once they refetch the JWKS.');

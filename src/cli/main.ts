@@ -1,6 +1,5 @@
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
-import { ZodError } from 'zod';
 import { type Config, ConfigError, loadConfig } from '../config/config.ts';
 import { acquireDataDirLock, type DataDirLock, DataDirLockedError } from '../db/data-dir-lock.ts';
 import type { Database } from '../db/database.ts';
@@ -8,11 +7,10 @@ import { DatabaseUnreachableError, embeddedDatabaseExists, NoDatabaseError } fro
 import { MigrationError, migrate, pendingMigrations } from '../db/migrator.ts';
 import { AppError } from '../lib/app-error.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
-import { MasterKeyError } from '../runtime/master-key.ts';
-import { OPERATIONS } from '../runtime/operations.ts';
+import { MasterKeyError } from '../server/master-key.ts';
+import { AdminApiError, withAdminApi } from './admin-client.ts';
 import { COMMANDS, type CommandSpec, UsageError } from './commands.ts';
 import { commandHelp, groupHelp, MIGRATE_HELP, rootHelp, SERVE_HELP } from './help.ts';
-import { executeOperation } from './run-operation.ts';
 
 /** CLI entry point: returns the process exit code. 0 ok, 1 failed, 2 usage error. */
 export async function main(argv: string[], env: Record<string, string | undefined> = process.env): Promise<number> {
@@ -53,7 +51,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
       }
       if (second !== undefined) return fail(`serve takes no arguments (got '${second}'); configure it with environment variables`, 2);
       // The server's modules (oidc-provider, Koa, Prisma…) load only here: other commands start fast.
-      const { serve } = await import('../runtime/serve.ts');
+      const { serve } = await import('../server/serve.ts');
       return await serve(config);
     }
     // CLI commands log only warnings, to stderr, so stdout stays machine-readable.
@@ -140,18 +138,15 @@ async function runCommand(
     if (spec.required && (values[flag] === undefined || values[flag] === ''))
       return fail(`--${flag} is required. Run 'gatehouse ${command.group} ${command.name} --help'.`, 2);
   }
-  const input = command.toInput(values);
-  // Checked here too (the server checks again), so a bad value is named by its flag whether the
-  // command runs in this process or in the server behind the control socket.
-  const checked = OPERATIONS[command.operation].input.safeParse(input);
-  if (!checked.success) return fail(describeZodError(checked.error, command), 2);
+  command.check?.(values);
   const actor = `cli:${safeUsername()}`;
   let result: unknown;
   try {
-    result = await executeOperation(config, log, command.operation, input, actor);
+    const session = { readOnly: command.readOnly === true, actor, label: `cli ${command.group} ${command.name}` };
+    result = await withAdminApi(config, log, session, (call) => command.run(values, call));
   } catch (err) {
-    if (err instanceof ZodError) return fail(describeZodError(err, command), 2);
-    if (err instanceof AppError && err.code === 'guard.invalid_input') return fail(err.message, 2);
+    // The admin API names a bad field as it calls it; say which flag sets it.
+    if (err instanceof AdminApiError && err.code === 'guard.invalid_input') return fail(describeIssues(err.details, command), 2);
     // A value the domain rejects (an unknown --api, a scope the API lacks) is a wrong value too.
     if (err instanceof AppError && err.status === 400) return fail(`${err.message}${describeDetails(err.details)}`, 2);
     throw err;
@@ -160,10 +155,11 @@ async function runCommand(
   return 0;
 }
 
-function describeZodError(err: ZodError, command: CommandSpec): string {
-  const issue = err.issues[0];
+/** The first issue of a 400 `guard.invalid_input` problem, named by the flag that sets its field. */
+function describeIssues(details: Record<string, unknown> | undefined, command: CommandSpec): string {
+  const [issue] = (details?.issues ?? []) as { path?: string; message?: string }[];
   if (!issue) return 'invalid input';
-  const field = String(issue.path[0] ?? '');
+  const field = String(issue.path ?? '').split('.')[0] ?? '';
   const flag = command.flagFor?.[field];
   return `${flag ? `--${flag}` : field || 'input'}: ${issue.message}`;
 }

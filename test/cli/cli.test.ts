@@ -367,7 +367,7 @@ describe('gatehouse CLI while a server runs', { timeout: 60_000 }, () => {
     const created = await cli('apis', 'create', '--identifier', api, '--name', 'Via socket');
     expect(created.code, created.stderr).toBe(0);
     // The server ran it (the CLI never opened the directory the server holds).
-    const ran = server.logs.records().find((r) => r.msg === 'control operation' && r.operation === 'apis.create');
+    const ran = server.logs.records().find((r) => r.msg === 'admin request' && r.method === 'POST' && r.path === '/api/v1/apis');
     expect(ran?.actor).toMatch(/^cli:/);
     expect((await server.services.apis.list()).map((a) => a.identifier)).toContain(api);
   });

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
+import { createChangeBus } from '../../src/db/change-bus.ts';
 import { type Database, openDatabase, type PrismaClient } from '../../src/db/database.ts';
 import { createOidcArtifactService, type OidcArtifactService } from '../../src/domain/oidc-artifacts/oidc-artifact.service.ts';
 import { createOidcArtifactStore } from '../../src/domain/oidc-artifacts/oidc-artifact.store.ts';
@@ -61,8 +62,10 @@ describe('oidc artifacts at rest', () => {
       }) as unknown as PrismaClient,
     };
     const keys = deriveKeys(randomBytes(32));
+    const bus = createChangeBus(db, createLogger({ level: 'silent' }));
     artifacts = createOidcArtifactService({
-      store: createOidcArtifactStore(recorded, clock),
+      store: createOidcArtifactStore(recorded, bus, clock),
+      bus,
       clock,
       idKey: keys.artifactIdKey,
       payloadKey: keys.artifactPayloadKey,

@@ -1,6 +1,7 @@
+import type { Services } from '../../src/container.ts';
+import { CHANGES_CHANNEL } from '../../src/db/change-bus.ts';
 import type { CreateApiResource } from '../../src/domain/api-resources/api-resource.schema.ts';
 import type { CreateApplication } from '../../src/domain/applications/application.schema.ts';
-import type { Services } from '../../src/runtime/services.ts';
 import type { TestServer } from './server.ts';
 
 let counter = 0;
@@ -30,11 +31,21 @@ export async function makeClient(services: Services, overrides: Partial<CreateAp
  */
 export async function makeLegacyCodeClient(server: Pick<TestServer, 'services' | 'sql'>) {
   const client = await makeClient(server.services);
+  // Changed and announced in one statement, as a store writes: every instance drops its copy.
   await server.sql(
-    "UPDATE applications SET grant_types = ARRAY['authorization_code','refresh_token'], redirect_uris = ARRAY['https://app.example.test/cb'] WHERE client_id = $1",
-    [client.clientId],
+    `WITH changed AS (
+       UPDATE applications SET grant_types = ARRAY['authorization_code','refresh_token'], redirect_uris = ARRAY['https://app.example.test/cb']
+       WHERE client_id = $1 RETURNING 1
+     )
+     SELECT pg_notify($2, $3) FROM changed`,
+    [client.clientId, CHANGES_CHANNEL, JSON.stringify({ kind: 'application', clientId: client.clientId })],
   );
-  server.services.applications.invalidate(client.clientId);
+  // The notification arrives a moment later: wait until this instance has the new record.
+  const deadline = Date.now() + 5000;
+  while (!(await server.services.applications.findClient(client.clientId))?.grantTypes.includes('authorization_code')) {
+    if (Date.now() > deadline) throw new Error('the change notification never arrived');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   return client;
 }
 

@@ -6,13 +6,12 @@ import { createLocalJWKSet, type JSONWebKeySet, type JWTPayload, jwtVerify } fro
 import pg from 'pg';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config/config.ts';
+import { createContainer, type Services } from '../../src/container.ts';
 import { openDatabase } from '../../src/db/database.ts';
 import { systemClock } from '../../src/lib/clock.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { deriveKeys } from '../../src/lib/secrets.ts';
-import { verifyMasterKey } from '../../src/runtime/key-check.ts';
-import { loadMasterKey } from '../../src/runtime/master-key.ts';
-import { createServices, type Services } from '../../src/runtime/services.ts';
+import { loadMasterKey } from '../../src/server/master-key.ts';
 import { basicAuth, makeMachineSetup, postForm } from './fixtures.ts';
 import { BIN, type SpawnedServer, spawnServer } from './server.ts';
 
@@ -94,10 +93,12 @@ export async function withServices<T>(env: Record<string, string>, fn: (services
   const log = createLogger({ level: 'silent' });
   const keys = deriveKeys(loadMasterKey(config, log));
   const db = await openDatabase(config.database, { log, role: 'test seeding' });
+  const container = createContainer({ config, db, keys, clock: systemClock, log });
   try {
-    await verifyMasterKey(db, keys.checkValue);
-    return await fn(createServices({ db, config, keys, clock: systemClock }));
+    if (!(await container.services.settings.isMasterKeyOfThisDatabase())) throw new Error('another master key set up this database');
+    return await fn(container.services);
   } finally {
+    await container.close();
     await db.close();
   }
 }

@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { freePort } from '../../scripts/pg-cluster.mjs';
 import { loadConfig } from '../../src/config/config.ts';
+import type { Services } from '../../src/container.ts';
 import type { Database } from '../../src/db/database.ts';
 import { type Clock, systemClock } from '../../src/lib/clock.ts';
 import { createLogger } from '../../src/lib/logger.ts';
-import { type RunningServer, startServer } from '../../src/runtime/server.ts';
-import type { Services } from '../../src/runtime/services.ts';
+import { type RunningServer, startServer } from '../../src/server/start.ts';
 import { createTestDatabase, type TestDatabase } from './test-database.ts';
 
 export const ROOT = join(import.meta.dirname, '..', '..');

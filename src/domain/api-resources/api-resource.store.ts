@@ -1,6 +1,7 @@
-import { publishChange } from '../../db/changes.ts';
-import type { PrismaClient, Tx } from '../../db/database.ts';
+import type { ChangeBus } from '../../db/change-bus.ts';
 import type { ApiResource as ApiResourceRow } from '../../db/generated/client.ts';
+import type { Executor } from '../../db/storage.ts';
+import { apiChanged } from './api-resource.changes.ts';
 import type { ApiResource, SigningAlg } from './api-resource.schema.ts';
 
 function toApiResource(row: ApiResourceRow): ApiResource {
@@ -17,29 +18,37 @@ function toApiResource(row: ApiResourceRow): ApiResource {
   };
 }
 
-export function createApiResourceStore(prisma: PrismaClient) {
+export interface ApiResourceStore {
+  findMany(db: Executor): Promise<ApiResource[]>;
+  findById(db: Executor, id: string): Promise<ApiResource | null>;
+  findByIdentifier(db: Executor, identifier: string): Promise<ApiResource | null>;
+  /** Inserts and announces the API (apiChanged). */
+  insert(db: Executor, data: Omit<ApiResource, 'createdAt' | 'updatedAt'>): Promise<ApiResource>;
+  /** Deletes and announces the API (apiChanged); its grants go with it (ON DELETE CASCADE). */
+  delete(db: Executor, resource: ApiResource): Promise<void>;
+}
+
+export function createApiResourceStore({ bus }: { bus: ChangeBus }): ApiResourceStore {
   return {
-    async findMany(): Promise<ApiResource[]> {
-      const rows = await prisma.apiResource.findMany({ orderBy: { identifier: 'asc' } });
-      return rows.map(toApiResource);
+    async findMany(db) {
+      return (await db.apiResource.findMany({ orderBy: { identifier: 'asc' } })).map(toApiResource);
     },
-    async findByIdentifier(identifier: string, tx: Tx | PrismaClient = prisma): Promise<ApiResource | null> {
-      const row = await tx.apiResource.findUnique({ where: { identifier } });
+    async findById(db, id) {
+      const row = await db.apiResource.findUnique({ where: { id } });
       return row ? toApiResource(row) : null;
     },
-    async insert(tx: Tx, data: Omit<ApiResource, 'createdAt' | 'updatedAt'>): Promise<ApiResource> {
-      const row = await tx.apiResource.create({ data });
-      await publishChange(tx, { kind: 'api', identifier: row.identifier });
+    async findByIdentifier(db, identifier) {
+      const row = await db.apiResource.findUnique({ where: { identifier } });
+      return row ? toApiResource(row) : null;
+    },
+    async insert(db, data) {
+      const row = await db.apiResource.create({ data });
+      await bus.publish(db, apiChanged, { identifier: row.identifier });
       return toApiResource(row);
     },
-    async countGrants(tx: Tx, id: string): Promise<number> {
-      return tx.applicationApiGrant.count({ where: { apiResourceId: id } });
-    },
-    async delete(tx: Tx, resource: ApiResource): Promise<void> {
-      await tx.apiResource.delete({ where: { id: resource.id } });
-      await publishChange(tx, { kind: 'api', identifier: resource.identifier });
+    async delete(db, resource) {
+      await db.apiResource.delete({ where: { id: resource.id } });
+      await bus.publish(db, apiChanged, { identifier: resource.identifier });
     },
   };
 }
-
-export type ApiResourceStore = ReturnType<typeof createApiResourceStore>;

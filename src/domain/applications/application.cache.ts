@@ -1,4 +1,4 @@
-import { LRUCache } from 'lru-cache';
+import { createBoundedCache } from '../../lib/bounded-cache.ts';
 import type { ClientRecord } from './application.schema.ts';
 
 export interface ApplicationCacheOptions {
@@ -16,9 +16,10 @@ export interface ApplicationCacheOptions {
 /**
  * In-memory copy of applications by client_id, so client authentication costs no query.
  *
- * Records are kept in a bounded LRU. Beside it, an index of every existing client_id (loaded with
- * one query, kept current by change notifications) answers "unknown" for any other id without a
- * query: a flood of random client_ids would otherwise cost one query each (issue 8, item 4).
+ * Records are kept in a bounded cache (lib/bounded-cache.ts). Beside it, an index of every existing
+ * client_id (loaded with one query, kept current by change notifications) answers "unknown" for
+ * any other id without a query: a flood of random client_ids would otherwise cost one query each
+ * (issue 8, item 4).
  *
  * An id created on another instance is in the database before its notification reaches this one.
  * An index miss may therefore still ask the database, but only under a small global token bucket:
@@ -27,7 +28,7 @@ export interface ApplicationCacheOptions {
  *
  * A change notification names an id without saying whether it was created or deleted, so it puts
  * the id in the index and drops its record; the next lookup reads it and removes it from the index
- * if it is gone. A lookup that raced an invalidation is not stored (generation check).
+ * if it is gone. A lookup that raced an invalidation is not stored (the cache's generation check).
  */
 export function createApplicationCache({
   load,
@@ -36,10 +37,9 @@ export function createApplicationCache({
   missesPerSecond = 20,
   now = () => performance.now(),
 }: ApplicationCacheOptions) {
-  const records = new LRUCache<string, ClientRecord>({ max: maxRecords });
+  const records = createBoundedCache<string, ClientRecord>({ max: maxRecords });
   let known = new Set<string>();
   let indexed: Promise<void> | null = null;
-  let generation = 0;
 
   let tokens = missesPerSecond;
   let refilledAt = now();
@@ -70,12 +70,12 @@ export function createApplicationCache({
   }
 
   async function read(clientId: string): Promise<ClientRecord | null> {
-    const seen = generation;
+    const seen = records.generation;
     const loaded = await load(clientId);
-    if (seen === generation) {
+    if (seen === records.generation) {
       if (loaded) {
         known.add(clientId);
-        records.set(clientId, loaded);
+        records.set(clientId, loaded, seen);
       } else {
         known.delete(clientId);
       }
@@ -85,25 +85,23 @@ export function createApplicationCache({
 
   return {
     async get(clientId: string): Promise<ClientRecord | null> {
-      const hit = records.get(clientId);
+      const hit = records.peek(clientId);
       if (hit) return hit;
       await ensureIndex();
       if (known.has(clientId)) return read(clientId);
       return spendMiss() ? read(clientId) : null;
     },
-    /** This process wrote `clientId` (created, changed or deleted it): forget what it held. */
+    /** `clientId` was created, changed or deleted (here or elsewhere): forget what was held. */
     invalidate(clientId?: string): void {
-      generation++;
       if (clientId === undefined) {
         records.clear();
         return;
       }
-      records.delete(clientId);
+      records.invalidate(clientId);
       known.add(clientId);
     },
     /** Forgets everything, index included (after a listener reset: notifications may have been lost). */
     reset(): void {
-      generation++;
       records.clear();
       indexed = null;
     },

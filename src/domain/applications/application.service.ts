@@ -1,13 +1,16 @@
 import type { KeyObject } from 'node:crypto';
-import type { PrismaClient, Tx } from '../../db/database.ts';
-import { isUniqueViolation } from '../../db/prisma-errors.ts';
+import type { ChangeBus } from '../../db/change-bus.ts';
+import { ConflictError, type Executor, type Storage } from '../../db/storage.ts';
 import { assertThat } from '../../lib/assert-that.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { newClientId, newId, newSecret } from '../../lib/ids.ts';
 import { digestSecret, equalDigests } from '../../lib/secrets.ts';
-import type { ApiResourceStore } from '../api-resources/api-resource.store.ts';
-import type { AuditStore } from '../audit/audit.store.ts';
+import type { ApiGrantService, GrantRow } from '../api-grants/api-grant.service.ts';
+import { apiChanged } from '../api-resources/api-resource.changes.ts';
+import type { ApiResourceService } from '../api-resources/api-resource.service.ts';
+import type { AuditService } from '../audit/audit.service.ts';
 import { createApplicationCache } from './application.cache.ts';
+import { applicationChanged } from './application.changes.ts';
 import { applicationError } from './application.errors.ts';
 import {
   type ApiGrant,
@@ -18,17 +21,19 @@ import {
   type GrantType,
   UpdateApplication,
 } from './application.schema.ts';
-import type { ApplicationStore, GrantRow } from './application.store.ts';
+import type { ApplicationStore } from './application.store.ts';
 
 /** Generated client secrets start with this, so secret scanners can recognise a leaked one. */
 export const CLIENT_SECRET_PREFIX = 'ghcs_';
 const HINT_LENGTH = CLIENT_SECRET_PREFIX.length + 4;
 
 export interface ApplicationServiceDeps {
-  prisma: PrismaClient;
+  storage: Storage;
   store: ApplicationStore;
-  apiStore: ApiResourceStore;
-  audit: AuditStore;
+  apis: Pick<ApiResourceService, 'findByIdentifier'>;
+  grants: ApiGrantService;
+  audit: AuditService;
+  bus: ChangeBus;
   clock: Clock;
   digestKey: KeyObject;
   /** grant types the token endpoint serves (oidc/surface.ts): a client registered for another could not use it */
@@ -64,11 +69,32 @@ function updatedGrants(current: GrantedApi[], data: UpdateApplication): ApiGrant
 }
 
 /** OAuth clients ("applications"): registration, secrets, and the lookups client authentication needs. */
-export function createApplicationService({ prisma, store, apiStore, audit, clock, digestKey, servedGrantTypes }: ApplicationServiceDeps) {
+export function createApplicationService({
+  storage,
+  store,
+  apis,
+  grants: apiGrants,
+  audit,
+  bus,
+  clock,
+  digestKey,
+  servedGrantTypes,
+}: ApplicationServiceDeps) {
   const cache = createApplicationCache({
-    load: (clientId) => store.findByClientId(clientId),
-    loadIds: () => store.findAllClientIds(),
+    load: (clientId) => store.findByClientId(storage.db, clientId),
+    loadIds: () => store.findAllClientIds(storage.db),
   });
+  bus.subscribe(applicationChanged, ({ clientId }) => cache.invalidate(clientId));
+  // A removed API takes its grants along: every record may have changed.
+  bus.subscribe(apiChanged, () => cache.invalidate());
+  bus.onReset(() => cache.reset());
+
+  /** Reads the record back after a write, inside the write's transaction. */
+  async function reread(tx: Executor, clientId: string): Promise<ClientRecord> {
+    const record = await store.findByClientId(tx, clientId);
+    assertThat(record, () => applicationError('not_found', { clientId }));
+    return record;
+  }
 
   /**
    * The keyed digest of the presented secret (≈2 µs), compared in constant time. No plain secret is
@@ -85,12 +111,12 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
   const dummyDigest = digestSecret(digestKey, newSecret(CLIENT_SECRET_PREFIX));
   const dummySecret = newSecret(CLIENT_SECRET_PREFIX);
 
-  async function resolveGrants(tx: Tx, grants: ApiGrant[]): Promise<GrantRow[]> {
-    const identifiers = grants.map((a) => a.identifier);
+  async function resolveGrants(tx: Executor, requested: ApiGrant[]): Promise<GrantRow[]> {
+    const identifiers = requested.map((a) => a.identifier);
     assertThat(new Set(identifiers).size === identifiers.length, () => applicationError('duplicate_api'));
     const rows: GrantRow[] = [];
-    for (const grant of grants) {
-      const api = await apiStore.findByIdentifier(grant.identifier, tx);
+    for (const grant of requested) {
+      const api = await apis.findByIdentifier(grant.identifier, tx);
       assertThat(api, () => applicationError('unknown_api', { identifier: grant.identifier }));
       const scopes = grant.scopes ? [...new Set(grant.scopes)] : api.scopes;
       const unknown = scopes.find((s) => !api.scopes.includes(s));
@@ -141,9 +167,9 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
 
       const minted = data.clientType === 'confidential' ? mintSecret() : null;
       try {
-        const record = await prisma.$transaction(async (tx) => {
-          const apis = await resolveGrants(tx, data.apis);
-          const created = await store.insert(tx, {
+        const record = await storage.transaction(async (tx) => {
+          const granted = await resolveGrants(tx, data.apis);
+          const row = {
             id: newId('app'),
             clientId: newClientId(),
             name: data.name,
@@ -154,9 +180,11 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
             skipAuthorization: data.skipAuthorization,
             clientSecretDigest: minted?.digest ?? null,
             secretHint: minted?.hint ?? null,
-            apis,
-          });
-          await audit.insert(tx, {
+          };
+          await store.insert(tx, row);
+          await apiGrants.replaceForApplication(tx, row.id, granted);
+          const created = await reread(tx, row.clientId);
+          await audit.record(tx, {
             actor,
             action: 'application.created',
             targetType: 'application',
@@ -171,20 +199,28 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
           });
           return created;
         });
+        // Usable on this instance at once; other instances learn it from applicationChanged.
         cache.invalidate(record.clientId);
         return { application: withoutDigest(record), clientSecret: minted?.secret ?? null };
       } catch (err) {
-        if (isUniqueViolation(err)) throw applicationError('name_taken', { name: data.name });
+        if (err instanceof ConflictError) throw applicationError('name_taken', { name: data.name });
         throw err;
       }
     },
 
     async list(): Promise<Application[]> {
-      return (await store.findMany()).map(withoutDigest);
+      return (await store.findMany(storage.db)).map(withoutDigest);
+    },
+
+    /** The application with this `id` (the admin API's identifier), or not_found. */
+    async getById(id: string): Promise<Application> {
+      const found = await store.findById(storage.db, id);
+      assertThat(found, () => applicationError('not_found', { id }));
+      return withoutDigest(found);
     },
 
     async get(clientId: string): Promise<Application> {
-      const found = await store.findByClientId(clientId);
+      const found = await store.findByClientId(storage.db, clientId);
       assertThat(found, () => applicationError('not_found', { clientId }));
       return withoutDigest(found);
     },
@@ -192,12 +228,13 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
     /** Replaces the secret. The old one stops working as soon as the change reaches each server. */
     async rotateSecret(clientId: string, actor: string): Promise<ApplicationWithSecret> {
       const minted = mintSecret();
-      const record = await prisma.$transaction(async (tx) => {
-        const found = await store.findByClientId(clientId, tx);
+      const record = await storage.transaction(async (tx) => {
+        const found = await store.findByClientId(tx, clientId);
         assertThat(found, () => applicationError('not_found', { clientId }));
         assertThat(found.clientType === 'confidential', () => applicationError('no_secret', { clientId }));
-        const updated = await store.updateSecret(tx, clientId, { digest: minted.digest, hint: minted.hint, rotatedAt: clock.now() });
-        await audit.insert(tx, {
+        await store.updateSecret(tx, clientId, { digest: minted.digest, hint: minted.hint, rotatedAt: clock.now() });
+        const updated = await reread(tx, clientId);
+        await audit.record(tx, {
           actor,
           action: 'application.secret_rotated',
           targetType: 'application',
@@ -214,8 +251,8 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
     async update(input: UpdateApplication, actor: string): Promise<Application> {
       const data = UpdateApplication.parse(input);
       try {
-        const record = await prisma.$transaction(async (tx) => {
-          const found = await store.findByClientId(data.clientId, tx);
+        const record = await storage.transaction(async (tx) => {
+          const found = await store.findByClientId(tx, data.clientId);
           assertThat(found, () => applicationError('not_found', { clientId: data.clientId }));
           const grants = updatedGrants(found.apis, data);
           if (grants) {
@@ -226,10 +263,11 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
               applicationError('introspect_without_api', { clientId: found.clientId }),
             );
           }
-          const apis = grants ? await resolveGrants(tx, grants) : undefined;
+          if (grants) await apiGrants.replaceForApplication(tx, found.id, await resolveGrants(tx, grants));
           const allowedOrigins = data.allowedOrigins && [...new Set(data.allowedOrigins)];
-          const updated = await store.update(tx, found.id, { name: data.name, apis, allowedOrigins });
-          await audit.insert(tx, {
+          await store.update(tx, found.clientId, { name: data.name, allowedOrigins });
+          const updated = await reread(tx, found.clientId);
+          await audit.record(tx, {
             actor,
             action: 'application.updated',
             targetType: 'application',
@@ -241,17 +279,17 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
         cache.invalidate(data.clientId);
         return withoutDigest(record);
       } catch (err) {
-        if (isUniqueViolation(err)) throw applicationError('name_taken', { name: data.name });
+        if (err instanceof ConflictError) throw applicationError('name_taken', { name: data.name });
         throw err;
       }
     },
 
     async remove(clientId: string, actor: string): Promise<void> {
-      await prisma.$transaction(async (tx) => {
-        const found = await store.findByClientId(clientId, tx);
+      await storage.transaction(async (tx) => {
+        const found = await store.findByClientId(tx, clientId);
         assertThat(found, () => applicationError('not_found', { clientId }));
         await store.delete(tx, clientId);
-        await audit.insert(tx, {
+        await audit.record(tx, {
           actor,
           action: 'application.deleted',
           targetType: 'application',
@@ -282,12 +320,6 @@ export function createApplicationService({ prisma, store, apiStore, audit, clock
 
     /** Whether `presented` is the secret whose keyed digest is `digest` (oidc-provider's check, too). */
     secretMatches,
-
-    /** Drops cached applications (one, or all) after a change notification. */
-    invalidate: (clientId?: string): void => cache.invalidate(clientId),
-
-    /** Forgets everything, the index of client ids included (after a listener reset). */
-    reset: (): void => cache.reset(),
   };
 }
 

@@ -1,8 +1,11 @@
-import { publishChange } from '../../db/changes.ts';
-import type { PrismaClient, Tx } from '../../db/database.ts';
+import type { ChangeBus } from '../../db/change-bus.ts';
 import type { Prisma } from '../../db/generated/client.ts';
+import type { Executor } from '../../db/storage.ts';
+import { applicationChanged } from './application.changes.ts';
 import type { ClientRecord, GrantType } from './application.schema.ts';
 
+// A client record is read with its grants and their APIs' identifiers: one query for what client
+// authentication and token issuance need. The grants themselves are written by the api-grants store.
 const withApis = { apiGrants: { include: { apiResource: { select: { identifier: true } } } } } as const;
 type Row = Prisma.ApplicationGetPayload<{ include: typeof withApis }>;
 
@@ -39,68 +42,64 @@ export interface NewApplicationRow {
   skipAuthorization: boolean;
   clientSecretDigest: string | null;
   secretHint: string | null;
-  apis: GrantRow[];
 }
 
-export interface GrantRow {
-  apiResourceId: string;
-  scopes: string[];
-  canIntrospect: boolean;
+export interface ApplicationStore {
+  findById(db: Executor, id: string): Promise<ClientRecord | null>;
+  findByClientId(db: Executor, clientId: string): Promise<ClientRecord | null>;
+  /** Every client_id, for the index that answers unknown ids without a query. */
+  findAllClientIds(db: Executor): Promise<string[]>;
+  findMany(db: Executor): Promise<ClientRecord[]>;
+  /** Inserts and announces the application (applicationChanged). */
+  insert(db: Executor, row: NewApplicationRow): Promise<void>;
+  updateSecret(db: Executor, clientId: string, secret: { digest: string; hint: string; rotatedAt: Date }): Promise<void>;
+  /** Changes the name and allowed origins (when given) and announces the application: call it after its grants changed too. */
+  update(db: Executor, clientId: string, changes: { name?: string | undefined; allowedOrigins?: string[] | undefined }): Promise<void>;
+  delete(db: Executor, clientId: string): Promise<void>;
 }
 
-export function createApplicationStore(prisma: PrismaClient) {
+export function createApplicationStore({ bus }: { bus: ChangeBus }): ApplicationStore {
+  const announce = (db: Executor, clientId: string) => bus.publish(db, applicationChanged, { clientId });
   return {
-    async findByClientId(clientId: string, tx: Tx | PrismaClient = prisma): Promise<ClientRecord | null> {
-      const row = await tx.application.findUnique({ where: { clientId }, include: withApis });
+    async findById(db, id) {
+      const row = await db.application.findUnique({ where: { id }, include: withApis });
       return row ? toRecord(row) : null;
     },
-    /** Every client_id, for the index that answers unknown ids without a query. */
-    async findAllClientIds(): Promise<string[]> {
-      const rows = await prisma.application.findMany({ select: { clientId: true } });
-      return rows.map((r) => r.clientId);
+    async findByClientId(db, clientId) {
+      const row = await db.application.findUnique({ where: { clientId }, include: withApis });
+      return row ? toRecord(row) : null;
     },
-    async findMany(): Promise<ClientRecord[]> {
-      const rows = await prisma.application.findMany({ include: withApis, orderBy: { createdAt: 'asc' } });
-      return rows.map(toRecord);
+    async findAllClientIds(db) {
+      return (await db.application.findMany({ select: { clientId: true } })).map((r) => r.clientId);
     },
-    async insert(tx: Tx, data: NewApplicationRow): Promise<ClientRecord> {
-      const { apis, ...columns } = data;
-      const row = await tx.application.create({
-        data: { ...columns, apiGrants: { create: apis } },
-        include: withApis,
-      });
-      await publishChange(tx, { kind: 'application', clientId: row.clientId });
-      return toRecord(row);
+    async findMany(db) {
+      return (await db.application.findMany({ include: withApis, orderBy: { createdAt: 'asc' } })).map(toRecord);
     },
-    async updateSecret(tx: Tx, clientId: string, secret: { digest: string; hint: string; rotatedAt: Date }): Promise<ClientRecord> {
-      const row = await tx.application.update({
+    async insert(db, row) {
+      await db.application.create({ data: row });
+      await announce(db, row.clientId);
+    },
+    async updateSecret(db, clientId, secret) {
+      await db.application.update({
         where: { clientId },
         data: { clientSecretDigest: secret.digest, secretHint: secret.hint, secretRotatedAt: secret.rotatedAt },
-        include: withApis,
       });
-      await publishChange(tx, { kind: 'application', clientId });
-      return toRecord(row);
+      await announce(db, clientId);
     },
-    /** Changes the name and, when given, replaces the API grants or the allowed origins. */
-    async update(tx: Tx, id: string, changes: { name?: string; apis?: GrantRow[]; allowedOrigins?: string[] }): Promise<ClientRecord> {
-      if (changes.apis) await tx.applicationApiGrant.deleteMany({ where: { applicationId: id } });
-      const row = await tx.application.update({
-        where: { id },
+    async update(db, clientId, changes) {
+      await db.application.update({
+        where: { clientId },
         data: {
+          updatedAt: new Date(),
           ...(changes.name !== undefined ? { name: changes.name } : {}),
-          ...(changes.apis ? { apiGrants: { create: changes.apis } } : {}),
           ...(changes.allowedOrigins ? { allowedOrigins: changes.allowedOrigins } : {}),
         },
-        include: withApis,
       });
-      await publishChange(tx, { kind: 'application', clientId: row.clientId });
-      return toRecord(row);
+      await announce(db, clientId);
     },
-    async delete(tx: Tx, clientId: string): Promise<void> {
-      await tx.application.delete({ where: { clientId } });
-      await publishChange(tx, { kind: 'application', clientId });
+    async delete(db, clientId) {
+      await db.application.delete({ where: { clientId } });
+      await announce(db, clientId);
     },
   };
 }
-
-export type ApplicationStore = ReturnType<typeof createApplicationStore>;

@@ -1,6 +1,7 @@
-import type { Tx } from '../../db/database.ts';
+import type { Executor } from '../../db/storage.ts';
 import { newId } from '../../lib/ids.ts';
 
+/** One audit event: who did what to which object. Never a secret. */
 export interface AuditRecord {
   actor: string;
   action: string;
@@ -9,11 +10,14 @@ export interface AuditRecord {
   details?: Record<string, unknown>;
 }
 
-/** Writes audit events. Always called with the transaction of the change it records. */
-export function createAuditStore() {
+export interface AuditStore {
+  insert(db: Executor, record: AuditRecord): Promise<void>;
+}
+
+export function createAuditStore(): AuditStore {
   return {
-    async insert(tx: Tx, record: AuditRecord): Promise<void> {
-      await tx.auditEvent.create({
+    async insert(db, record) {
+      await db.auditEvent.create({
         data: {
           id: newId('evt'),
           actor: record.actor,
@@ -26,5 +30,3 @@ export function createAuditStore() {
     },
   };
 }
-
-export type AuditStore = ReturnType<typeof createAuditStore>;

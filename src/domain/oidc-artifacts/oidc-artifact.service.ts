@@ -1,11 +1,14 @@
 import type { KeyObject } from 'node:crypto';
+import type { ChangeBus } from '../../db/change-bus.ts';
+import { createBoundedCache } from '../../lib/bounded-cache.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { decrypt, digestSecret, encrypt } from '../../lib/secrets.ts';
+import { artifactChanged, artifactGrantRevoked } from './oidc-artifact.changes.ts';
 import type { ArtifactPayload, LegacyArtifact, OidcArtifactStore, StoredArtifact } from './oidc-artifact.store.ts';
 
-/** How many rows to keep in memory; the cache is emptied when it is full. */
+/** How many rows (and, apart, how many misses) to keep in memory. */
 const CACHE_LIMIT = 10_000;
-/** A cached row is read again after this long even if no change was announced (a safety net). */
+/** A cached row or miss is read again after this long even if no change was announced (a safety net). */
 const CACHE_MAX_AGE_MS = 60_000;
 
 /** A live row opened: its payload (with `consumed` when it was consumed) and what the cache needs. */
@@ -18,13 +21,9 @@ export interface ArtifactRow {
   expiresAt: Date | null;
 }
 
-interface Entry {
-  row: ArtifactRow;
-  cachedAt: number;
-}
-
 export interface OidcArtifactServiceDeps {
   store: OidcArtifactStore;
+  bus: ChangeBus;
   clock: Clock;
   /** HMAC key for the stored ids and user codes (DerivedKeys.artifactIdKey) */
   idKey: KeyObject;
@@ -47,22 +46,32 @@ export interface OidcArtifactServiceDeps {
  * Sealing the whole payload keeps that true whatever a later oidc-provider adds to it.
  *
  * Rows read by id are kept in memory, opened, by digest: an API introspects the same opaque token
- * on every call that carries it, and after the first the answer costs no query and no digest. Every write drops its row here at once and, through the change notification its statement
- * sends (oidc-artifact.store.ts, which carries the digest), on every other instance; a row is also
- * dropped when it expires, after a minute whatever happens, and all of them when the notification
- * connection was lost. A read that raced a drop is not cached (the generation check).
+ * on every call that carries it, and after the first the answer costs no query and no digest.
+ * Misses are kept too (DESIGN.md §4): an unknown value presented again costs no query. Every write
+ * drops its row (and any miss for its digest) here at once and, through the change notification
+ * its statement sends (oidc-artifact.store.ts, which carries the digest), on every other instance;
+ * a row is also dropped when it expires, anything after a minute whatever happens, and everything
+ * when the notification connection was lost. A read that raced a drop is not cached (the bounded
+ * cache's generation check).
  *
  * Rows an earlier version stored (plain id and payload) are not read as they are: that would send
  * presented tokens to the database as query parameters, where logs and pg_stat_activity may keep
  * them. `sealLegacyRows` rewrites them instead, at start-up and from the janitor.
  */
-export function createOidcArtifactService({ store, clock, idKey, payloadKey }: OidcArtifactServiceDeps) {
-  const entries = new Map<string, Entry>();
+export function createOidcArtifactService({ store, bus, clock, idKey, payloadKey }: OidcArtifactServiceDeps) {
+  const now = () => clock.now().getTime();
+  const rows = createBoundedCache<string, ArtifactRow>({
+    max: CACHE_LIMIT,
+    maxAgeMs: CACHE_MAX_AGE_MS,
+    expiresAt: (row) => row.expiresAt?.getTime(),
+    now,
+  });
+  /** digest → the models (joined) known to hold no live row with it */
+  const misses = createBoundedCache<string, string>({ max: CACHE_LIMIT, maxAgeMs: CACHE_MAX_AGE_MS, now });
   // The digests of ids whose rows were found, so that a cache hit costs no HMAC at all (two lookups
   // per introspection: the inspector's locate, then oidc-provider's find). A digest never changes:
   // this is a memo, never stale, bounded like the cache; only ids that named a row get in.
   const knownDigests = new Map<string, string>();
-  let generation = 0;
   const key = (model: string, digest: string) => `${model}\u0000${digest}`;
   const digestOf = (value: string) => digestSecret(idKey, value);
   const digestOfPresented = (id: string) => knownDigests.get(id) ?? digestOf(id);
@@ -87,33 +96,26 @@ export function createOidcArtifactService({ store, clock, idKey, payloadKey }: O
     return { model: row.model, digest: row.id, payload, grantId: row.grantId, expiresAt: row.expiresAt };
   }
 
-  function fresh(model: string, digest: string): ArtifactRow | undefined {
-    const entry = entries.get(key(model, digest));
-    if (!entry) return undefined;
-    const now = clock.now().getTime();
-    if ((entry.row.expiresAt && entry.row.expiresAt.getTime() <= now) || now - entry.cachedAt > CACHE_MAX_AGE_MS) {
-      entries.delete(key(model, digest));
-      return undefined;
-    }
-    return entry.row;
-  }
-
-  function remember(rows: ArtifactRow[], seen: number): void {
-    if (seen !== generation) return;
-    if (entries.size + rows.length > CACHE_LIMIT) entries.clear();
-    const cachedAt = clock.now().getTime();
-    for (const row of rows) entries.set(key(row.model, row.digest), { row, cachedAt });
-  }
+  const fresh = (model: string, digest: string): ArtifactRow | undefined => rows.peek(key(model, digest));
 
   function forget(model: string, digest: string): void {
-    generation++;
-    entries.delete(key(model, digest));
+    rows.invalidate(key(model, digest));
+    misses.invalidate(digest);
   }
 
   function forgetGrant(grantId: string): void {
-    generation++;
-    for (const [k, entry] of entries) if (entry.row.grantId === grantId) entries.delete(k);
+    rows.invalidateWhere((row) => row.grantId === grantId);
   }
+
+  function forgetAll(): void {
+    rows.clear();
+    misses.clear();
+    knownDigests.clear();
+  }
+
+  bus.subscribe(artifactChanged, ({ model, digest }) => forget(model, digest));
+  bus.subscribe(artifactGrantRevoked, ({ grantId }) => forgetGrant(grantId));
+  bus.onReset(forgetAll);
 
   /** A write drops the row before (no read may cache the old row meanwhile) and after it. */
   async function writeThrough(model: string, digest: string, write: () => Promise<void>): Promise<void> {
@@ -122,16 +124,20 @@ export function createOidcArtifactService({ store, clock, idKey, payloadKey }: O
     forget(model, digest);
   }
 
-  /** Reads the rows with this id among `models` (one query) and caches those that open. */
+  /** Reads the rows with this id among `models` (one query) and caches those that open, or the miss. */
   async function load(models: string[], id: string, digest: string): Promise<ArtifactRow[]> {
-    const seen = generation;
-    const rows = (await store.findRows(models, digest)).map(open).filter((row): row is ArtifactRow => !!row);
-    remember(rows, seen);
-    if (rows.length) {
+    const lookedUp = models.join(',');
+    if (misses.peek(digest) === lookedUp) return [];
+    const seen = { rows: rows.generation, misses: misses.generation };
+    const found = (await store.findRows(models, digest)).map(open).filter((row): row is ArtifactRow => !!row);
+    for (const row of found) rows.set(key(row.model, row.digest), row, seen.rows);
+    if (found.length) {
       if (knownDigests.size >= CACHE_LIMIT) knownDigests.clear();
       knownDigests.set(id, digest);
+    } else {
+      misses.set(digest, lookedUp, seen.misses);
     }
-    return rows;
+    return found;
   }
 
   // Callers (oidc-provider's models) get their own copy of the top level.
@@ -208,22 +214,21 @@ export function createOidcArtifactService({ store, clock, idKey, payloadKey }: O
      * start-up and by the janitor (a server of an earlier version may write such rows during a
      * rolling upgrade); returns how many rows it rewrote.
      */
-    sealLegacyRows: (): Promise<number> =>
-      store.sealLegacyRows((row: LegacyArtifact) => {
+    async sealLegacyRows(): Promise<number> {
+      const rewritten = await store.sealLegacyRows((row: LegacyArtifact) => {
         const stored = toStored(row.model, row.id, row.payload as ArtifactPayload);
         return { id: stored.digest, payload: stored.payload, userCode: stored.columns.userCode };
-      }),
-
-    /** Applies a change another instance (or this one) announced: the row stored under `digest`. */
-    invalidate: forget,
-    invalidateGrant: forgetGrant,
-    /** Drops everything (the notification connection was lost: changes may have been missed). */
-    clear(): void {
-      generation++;
-      entries.clear();
-      knownDigests.clear();
+      });
+      // Their tokens may have been looked up (and missed) before: forget the misses at once here;
+      // other instances drop theirs when the rewrite's notifications arrive.
+      if (rewritten) misses.clear();
+      return rewritten;
     },
+
+    /** Drops everything held in memory (tests; a reset of the change listener does it too). */
+    clear: forgetAll,
   };
 }
 
 export type OidcArtifactService = ReturnType<typeof createOidcArtifactService>;
+export type { ArtifactPayload };

@@ -1,7 +1,8 @@
-import { CHANGES_CHANNEL, type Change } from '../../db/changes.ts';
+import type { ChangeBus } from '../../db/change-bus.ts';
 import type { Database } from '../../db/database.ts';
 import { MIGRATION_LOCK_KEY } from '../../db/migrator.ts';
 import type { Clock } from '../../lib/clock.ts';
+import { artifactChanged, artifactGrantRevoked } from './oidc-artifact.changes.ts';
 
 /** A stored oidc-provider model instance (session, grant, code, opaque token, interaction…). */
 export type ArtifactPayload = Record<string, unknown> & {
@@ -48,11 +49,11 @@ export interface LegacyArtifact {
  * statement, so only when a row changed and only if it commits): each instance caches rows it read
  * (oidc-artifact.service.ts) and drops them when told.
  */
-export function createOidcArtifactStore(db: Pick<Database, 'prisma' | 'sql' | 'rawTransaction'>, clock: Clock) {
+export function createOidcArtifactStore(db: Pick<Database, 'prisma' | 'sql' | 'rawTransaction'>, bus: ChangeBus, clock: Clock) {
   const { prisma, sql } = db;
   const live = () => ({ OR: [{ expiresAt: null }, { expiresAt: { gt: clock.now() } }] });
   // The announced id is the digest the row is stored under: a notification never carries a token.
-  const changed = (model: string, id: string) => JSON.stringify({ kind: 'artifact', model, digest: id } satisfies Change);
+  const changed = (model: string, id: string) => bus.notification(artifactChanged, { model, digest: id });
   const fromPrisma = (row: {
     model: string;
     id: string;
@@ -90,17 +91,7 @@ export function createOidcArtifactStore(db: Pick<Database, 'prisma' | 'sql' | 'r
            RETURNING 1
          )
          SELECT pg_notify($8, $9) FROM written`,
-        [
-          model,
-          id,
-          JSON.stringify(payload),
-          columns.grantId,
-          columns.userCode,
-          columns.uid,
-          expiresAt,
-          CHANGES_CHANNEL,
-          changed(model, id),
-        ],
+        [model, id, JSON.stringify(payload), columns.grantId, columns.userCode, columns.uid, expiresAt, ...changed(model, id)],
       );
     },
     /** The live rows with this id among `models` (an id belongs to one model, but callers may not know which). */
@@ -138,23 +129,22 @@ export function createOidcArtifactStore(db: Pick<Database, 'prisma' | 'sql' | 'r
       await sql(
         `WITH written AS (UPDATE oidc_artifacts SET consumed_at = $1::timestamptz WHERE model = $2 AND id = $3 RETURNING 1)
          SELECT pg_notify($4, $5) FROM written`,
-        [clock.now().toISOString(), model, id, CHANGES_CHANNEL, changed(model, id)],
+        [clock.now().toISOString(), model, id, ...changed(model, id)],
       );
     },
     async destroy(model: string, id: string): Promise<void> {
       await sql(
         `WITH deleted AS (DELETE FROM oidc_artifacts WHERE model = $1 AND id = $2 RETURNING 1)
          SELECT pg_notify($3, $4) FROM deleted`,
-        [model, id, CHANGES_CHANNEL, changed(model, id)],
+        [model, id, ...changed(model, id)],
       );
     },
     /** Removes everything issued under a grant (any model): codes, tokens, the grant itself. */
     async revokeByGrantId(grantId: string): Promise<void> {
-      const change = JSON.stringify({ kind: 'artifact-grant', grantId } satisfies Change);
       await sql(
         `WITH deleted AS (DELETE FROM oidc_artifacts WHERE grant_id = $1 RETURNING 1)
          SELECT pg_notify($2, $3) WHERE EXISTS (SELECT 1 FROM deleted)`,
-        [grantId, CHANGES_CHANNEL, change],
+        [grantId, ...bus.notification(artifactGrantRevoked, { grantId })],
       );
     },
     async deleteExpired(): Promise<number> {
@@ -184,12 +174,17 @@ export function createOidcArtifactStore(db: Pick<Database, 'prisma' | 'sql' | 'r
           );
           for (const row of rows) {
             const next = convert({ model: row.model, id: row.id, payload: row.payload, userCode: row.user_code });
+            // Announced like any write (instances may hold a miss for the new digest).
             await tx.query(
-              `WITH legacy AS (DELETE FROM oidc_artifacts WHERE model = $1 AND id = $2 RETURNING grant_id, uid, expires_at, consumed_at)
-               INSERT INTO oidc_artifacts (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at)
-               SELECT $1, $3, $4::jsonb, grant_id, $5, uid, expires_at, consumed_at FROM legacy
-               ON CONFLICT (model, id) DO NOTHING`,
-              [row.model, row.id, next.id, JSON.stringify(next.payload), next.userCode],
+              `WITH legacy AS (DELETE FROM oidc_artifacts WHERE model = $1 AND id = $2 RETURNING grant_id, uid, expires_at, consumed_at),
+               written AS (
+                 INSERT INTO oidc_artifacts (model, id, payload, grant_id, user_code, uid, expires_at, consumed_at)
+                 SELECT $1, $3, $4::jsonb, grant_id, $5, uid, expires_at, consumed_at FROM legacy
+                 ON CONFLICT (model, id) DO NOTHING
+                 RETURNING 1
+               )
+               SELECT pg_notify($6, $7) FROM written`,
+              [row.model, row.id, next.id, JSON.stringify(next.payload), next.userCode, ...changed(row.model, next.id)],
             );
           }
           return rows.length;

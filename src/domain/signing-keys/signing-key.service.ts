@@ -1,10 +1,10 @@
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
-import type { PrismaClient, Tx } from '../../db/database.ts';
+import type { Executor, Storage } from '../../db/storage.ts';
 import { assertThat } from '../../lib/assert-that.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { decrypt, encrypt } from '../../lib/secrets.ts';
 import type { SigningAlg } from '../api-resources/api-resource.schema.ts';
-import type { AuditStore } from '../audit/audit.store.ts';
+import type { AuditService } from '../audit/audit.service.ts';
 import { signingKeyError } from './signing-key.errors.ts';
 import { type KeyRevocation, type KeyRing, type KeyState, SIGNING_ALGS, type SigningKeyInfo } from './signing-key.schema.ts';
 import type { SigningKeyStore, StoredKey } from './signing-key.store.ts';
@@ -13,9 +13,9 @@ import type { SigningKeyStore, StoredKey } from './signing-key.store.ts';
 const RETIRE_MARGIN_SECONDS = 300;
 
 export interface SigningKeyServiceDeps {
-  prisma: PrismaClient;
+  storage: Storage;
   store: SigningKeyStore;
-  audit: AuditStore;
+  audit: AuditService;
   clock: Clock;
   encryptionKey: Buffer;
   /** the longest lifetime of any token signed with these keys, in seconds */
@@ -67,8 +67,8 @@ function toInfo(key: StoredKey, now: Date): SigningKeyInfo {
  * (AES-256-GCM, the kid as associated data) and decrypted only into memory.
  */
 export function createSigningKeyService(deps: SigningKeyServiceDeps) {
-  const { prisma, store, audit, clock, encryptionKey, longestTokenLifetime, activationDelaySeconds } = deps;
-  async function insertNew(tx: Tx, alg: SigningAlg, signsFrom: Date | null): Promise<string> {
+  const { storage, store, audit, clock, encryptionKey, longestTokenLifetime, activationDelaySeconds } = deps;
+  async function insertNew(tx: Executor, alg: SigningAlg, signsFrom: Date | null): Promise<string> {
     const key = await generate(alg);
     await store.insert(tx, {
       kid: key.kid,
@@ -86,7 +86,7 @@ export function createSigningKeyService(deps: SigningKeyServiceDeps) {
    * pending keys, keys a previous rotation has yet to stop), stops then and retires later.
    */
   async function rotateIn(
-    tx: Tx,
+    tx: Executor,
     algs: readonly SigningAlg[],
     { now, signsFrom, lifetime, except }: { now: Date; signsFrom: Date | null; lifetime: number; except?: string },
   ) {
@@ -107,10 +107,10 @@ export function createSigningKeyService(deps: SigningKeyServiceDeps) {
     /** Creates a key for every algorithm that has no active one. Safe when instances start together. */
     async ensureKeys(actor = 'system'): Promise<string[]> {
       // Key generation happens before the lock, so the lock is held only for a quick check and insert.
-      const existing = await store.findMany();
+      const existing = await store.findMany(storage.db);
       const missing = SIGNING_ALGS.filter((alg) => !existing.some((k) => k.alg === alg && k.state === 'active'));
       if (missing.length === 0) return [];
-      return prisma.$transaction(
+      return storage.transaction(
         async (tx) => {
           await store.lock(tx);
           const current = await store.findMany(tx);
@@ -120,12 +120,12 @@ export function createSigningKeyService(deps: SigningKeyServiceDeps) {
             created.push(await insertNew(tx, alg, null));
           }
           if (created.length) {
-            await audit.insert(tx, { actor, action: 'signing_key.created', targetType: 'signing_key', details: { kids: created } });
-            await store.publishChange(tx);
+            await audit.record(tx, { actor, action: 'signing_key.created', targetType: 'signing_key', details: { kids: created } });
+            await store.announce(tx);
           }
           return created;
         },
-        { timeout: 30_000 },
+        { timeoutMs: 30_000 },
       );
     },
 
@@ -138,21 +138,21 @@ export function createSigningKeyService(deps: SigningKeyServiceDeps) {
      */
     async rotate(actor: string, { immediately = false }: { immediately?: boolean } = {}): Promise<SigningKeyInfo[]> {
       const lifetime = await longestTokenLifetime();
-      await prisma.$transaction(
+      await storage.transaction(
         async (tx) => {
           await store.lock(tx);
           const now = clock.now();
           const signsFrom = immediately || activationDelaySeconds === 0 ? null : new Date(now.getTime() + activationDelaySeconds * 1000);
           const { created, previous, switchAt, retireAfter } = await rotateIn(tx, SIGNING_ALGS, { now, signsFrom, lifetime });
-          await audit.insert(tx, {
+          await audit.record(tx, {
             actor,
             action: 'signing_key.rotated',
             targetType: 'signing_key',
             details: { created, signsFrom: switchAt, retiring: previous, retireAfter },
           });
-          await store.publishChange(tx);
+          await store.announce(tx);
         },
-        { timeout: 30_000 },
+        { timeoutMs: 30_000 },
       );
       return this.list();
     },
@@ -168,7 +168,7 @@ export function createSigningKeyService(deps: SigningKeyServiceDeps) {
      */
     async revoke(kid: string, actor: string): Promise<KeyRevocation> {
       const lifetime = await longestTokenLifetime();
-      const { changed, created } = await prisma.$transaction(
+      const { changed, created } = await storage.transaction(
         async (tx) => {
           await store.lock(tx);
           const key = await store.findByKid(tx, kid);
@@ -182,17 +182,17 @@ export function createSigningKeyService(deps: SigningKeyServiceDeps) {
               ? await rotateIn(tx, [alg], { now, signsFrom: null, lifetime, except: kid })
               : { created: [], previous: [] };
           await store.markRevoked(tx, kid, now);
-          await audit.insert(tx, {
+          await audit.record(tx, {
             actor,
             action: 'signing_key.revoked',
             targetType: 'signing_key',
             targetId: kid,
             details: { alg, state, replacements: replaced.created, retiring: replaced.previous },
           });
-          await store.publishChange(tx);
+          await store.announce(tx);
           return { changed: true, created: replaced.created };
         },
-        { timeout: 30_000 },
+        { timeoutMs: 30_000 },
       );
       const keys = await this.list();
       const info = (k: string) => keys.find((key) => key.kid === k) as SigningKeyInfo;
@@ -201,13 +201,13 @@ export function createSigningKeyService(deps: SigningKeyServiceDeps) {
 
     async list(): Promise<SigningKeyInfo[]> {
       const now = clock.now();
-      return (await store.findMany()).map((k) => toInfo(k, now));
+      return (await store.findMany(storage.db)).map((k) => toInfo(k, now));
     },
 
     /** Decrypts the published keys into memory. */
     async loadKeyRing(): Promise<KeyRing> {
       const now = clock.now();
-      const keys = await store.findPublished(now);
+      const keys = await store.findPublished(storage.db, now);
       const signing = keys.filter((k) => keyStateAt(k, now) === 'active');
       const ordered = [...signing, ...keys.filter((k) => !signing.includes(k))];
       const privateJwks = ordered.map((k) => {

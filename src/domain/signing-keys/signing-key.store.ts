@@ -1,5 +1,6 @@
-import { publishChange } from '../../db/changes.ts';
-import type { PrismaClient, Tx } from '../../db/database.ts';
+import type { ChangeBus } from '../../db/change-bus.ts';
+import type { Executor } from '../../db/storage.ts';
+import { keysChanged } from './signing-key.changes.ts';
 
 export interface StoredKey {
   kid: string;
@@ -14,46 +15,53 @@ export interface StoredKey {
   revokedAt: Date | null;
 }
 
+export interface SigningKeyStore {
+  /** Takes the key-management advisory lock for the rest of the transaction. */
+  lock(tx: Executor): Promise<void>;
+  findMany(db: Executor): Promise<StoredKey[]>;
+  findByKid(db: Executor, kid: string): Promise<StoredKey | null>;
+  /** Keys that are active or retiring and not yet past `retireAfter`. */
+  findPublished(db: Executor, now: Date): Promise<StoredKey[]>;
+  insert(db: Executor, key: Omit<StoredKey, 'createdAt' | 'rotatedAt' | 'retireAfter' | 'revokedAt' | 'state'>): Promise<void>;
+  markRetiring(db: Executor, kids: string[], rotatedAt: Date, retireAfter: Date): Promise<void>;
+  /** Out of the JWKS at once ('retired'), its dates kept as they were for the record. */
+  markRevoked(db: Executor, kid: string, revokedAt: Date): Promise<void>;
+  markRetired(db: Executor, now: Date): Promise<number>;
+  /** Tells every instance to reload its key ring once `tx` commits. */
+  announce(tx: Executor): Promise<void>;
+}
+
 // "gatekeys" in ASCII: serialises key bootstrap and rotation across instances.
 const KEYS_LOCK_KEY = 0x676174656b657973n;
 
-export function createSigningKeyStore(prisma: PrismaClient) {
+export function createSigningKeyStore({ bus }: { bus: ChangeBus }): SigningKeyStore {
   return {
-    /** Takes the key-management advisory lock for the rest of the transaction. */
-    async lock(tx: Tx): Promise<void> {
+    async lock(tx) {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${KEYS_LOCK_KEY})`;
     },
-    async findMany(tx: Tx | PrismaClient = prisma): Promise<StoredKey[]> {
-      return tx.signingKey.findMany({ orderBy: { createdAt: 'desc' } });
-    },
-    async findByKid(tx: Tx, kid: string): Promise<StoredKey | null> {
-      return tx.signingKey.findUnique({ where: { kid } });
-    },
-    async findPublished(now: Date): Promise<StoredKey[]> {
-      return prisma.signingKey.findMany({
+    findMany: (db) => db.signingKey.findMany({ orderBy: { createdAt: 'desc' } }),
+    findByKid: (db, kid) => db.signingKey.findUnique({ where: { kid } }),
+    findPublished: (db, now) =>
+      db.signingKey.findMany({
         where: { OR: [{ state: 'active' }, { state: 'retiring', retireAfter: { gt: now } }] },
         orderBy: { createdAt: 'desc' },
-      });
+      }),
+    async insert(db, key) {
+      await db.signingKey.create({ data: { ...key, publicJwk: key.publicJwk as object, state: 'active' } });
     },
-    async insert(tx: Tx, key: Omit<StoredKey, 'createdAt' | 'rotatedAt' | 'retireAfter' | 'revokedAt' | 'state'>): Promise<void> {
-      await tx.signingKey.create({ data: { ...key, publicJwk: key.publicJwk as object, state: 'active' } });
+    async markRetiring(db, kids, rotatedAt, retireAfter) {
+      await db.signingKey.updateMany({ where: { kid: { in: kids } }, data: { state: 'retiring', rotatedAt, retireAfter } });
     },
-    async markRetiring(tx: Tx, kids: string[], rotatedAt: Date, retireAfter: Date): Promise<void> {
-      await tx.signingKey.updateMany({ where: { kid: { in: kids } }, data: { state: 'retiring', rotatedAt, retireAfter } });
+    async markRevoked(db, kid, revokedAt) {
+      await db.signingKey.update({ where: { kid }, data: { state: 'retired', revokedAt } });
     },
-    /** Out of the JWKS at once ('retired'), its dates kept as they were for the record. */
-    async markRevoked(tx: Tx, kid: string, revokedAt: Date): Promise<void> {
-      await tx.signingKey.update({ where: { kid }, data: { state: 'retired', revokedAt } });
-    },
-    async markRetired(tx: Tx, now: Date): Promise<number> {
-      const { count } = await tx.signingKey.updateMany({
+    async markRetired(db, now) {
+      const { count } = await db.signingKey.updateMany({
         where: { state: 'retiring', retireAfter: { lte: now } },
         data: { state: 'retired' },
       });
       return count;
     },
-    publishChange: (tx: Tx) => publishChange(tx, { kind: 'keys' }),
+    announce: (tx) => bus.publish(tx, keysChanged, {}),
   };
 }
-
-export type SigningKeyStore = ReturnType<typeof createSigningKeyStore>;

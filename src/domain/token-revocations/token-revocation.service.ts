@@ -1,4 +1,7 @@
+import type { Logger } from 'pino';
+import type { ChangeBus } from '../../db/change-bus.ts';
 import type { Clock } from '../../lib/clock.ts';
+import { tokenRevoked } from './token-revocation.changes.ts';
 import type { TokenRevocationStore } from './token-revocation.store.ts';
 
 /**
@@ -6,13 +9,24 @@ import type { TokenRevocationStore } from './token-revocation.store.ts';
  * the token would have expired anyway. Every server holds the unexpired denylist in memory
  * (loaded at start, extended by change notifications), so checking it costs no query.
  */
-export function createTokenRevocationService({ store, clock }: { store: TokenRevocationStore; clock: Clock }) {
+export function createTokenRevocationService(deps: { store: TokenRevocationStore; bus: ChangeBus; clock: Clock; log: Logger }) {
+  const { store, bus, clock, log } = deps;
   /** jti → exp (epoch seconds) */
   const revoked = new Map<string, number>();
 
   function remember(jti: string, exp: number): void {
     if (exp > clock.epoch()) revoked.set(jti, exp);
   }
+
+  async function reload(): Promise<void> {
+    const rows = await store.findUnexpired(clock.now());
+    revoked.clear();
+    for (const row of rows) remember(row.jti, Math.floor(row.expiresAt.getTime() / 1000));
+  }
+
+  bus.subscribe(tokenRevoked, ({ jti, exp }) => remember(jti, exp));
+  // Revocations announced while the listener was away are in the table: read it again.
+  bus.onReset(() => void reload().catch((err) => log.error({ err }, 'reloading revocations failed')));
 
   return {
     async revoke(token: { jti: string; exp: number; clientId: string | null }): Promise<void> {
@@ -24,15 +38,8 @@ export function createTokenRevocationService({ store, clock }: { store: TokenRev
 
     isRevoked: (jti: string): boolean => revoked.has(jti),
 
-    /** Applies a revocation made by another server (from a change notification). */
-    remember,
-
-    /** (Re)loads the unexpired denylist from the database. */
-    async reload(): Promise<void> {
-      const rows = await store.findUnexpired(clock.now());
-      revoked.clear();
-      for (const row of rows) remember(row.jti, Math.floor(row.expiresAt.getTime() / 1000));
-    },
+    /** (Re)loads the unexpired denylist from the database (at start-up). */
+    reload,
 
     /** Forgets entries whose tokens have expired, in memory and in the database. */
     async purgeExpired(): Promise<number> {

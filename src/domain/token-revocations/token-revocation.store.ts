@@ -1,7 +1,9 @@
-import { CHANGES_CHANNEL, type Change } from '../../db/changes.ts';
+import type { ChangeBus } from '../../db/change-bus.ts';
 import type { Database } from '../../db/database.ts';
+import { tokenRevoked } from './token-revocation.changes.ts';
 
-export function createTokenRevocationStore({ prisma, sql }: Pick<Database, 'prisma' | 'sql'>) {
+/** The JWT denylist. Its statements go to the driver (Database.sql): revocation is a hot path. */
+export function createTokenRevocationStore({ prisma, sql }: Pick<Database, 'prisma' | 'sql'>, bus: ChangeBus) {
   return {
     /**
      * Records a revoked JWT by jti (idempotent) and tells every server. One statement, so one round
@@ -9,7 +11,7 @@ export function createTokenRevocationStore({ prisma, sql }: Pick<Database, 'pris
      * (ON CONFLICT DO NOTHING: revoking twice, even concurrently, is not an error, RFC 7009 §2.2).
      */
     async insert(entry: { jti: string; clientId: string | null; expiresAt: Date }): Promise<void> {
-      const change: Change = { kind: 'revoked-token', jti: entry.jti, exp: Math.floor(entry.expiresAt.getTime() / 1000) };
+      const [channel, payload] = bus.notification(tokenRevoked, { jti: entry.jti, exp: Math.floor(entry.expiresAt.getTime() / 1000) });
       // Straight to the driver: a hot statement (see Database.sql).
       await sql(
         `WITH inserted AS (
@@ -18,7 +20,7 @@ export function createTokenRevocationStore({ prisma, sql }: Pick<Database, 'pris
            RETURNING jti
          )
          SELECT pg_notify($4, $5) FROM inserted`,
-        [entry.jti, entry.clientId, entry.expiresAt.toISOString(), CHANGES_CHANNEL, JSON.stringify(change)],
+        [entry.jti, entry.clientId, entry.expiresAt.toISOString(), channel, payload],
       );
     },
     async findUnexpired(now: Date): Promise<{ jti: string; expiresAt: Date }[]> {

@@ -4,7 +4,7 @@ import { DataDirLockedError } from '../db/data-dir-lock.ts';
 import { DatabaseUnreachableError } from '../db/database-location.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { MasterKeyError } from './master-key.ts';
-import { startServer } from './server.ts';
+import { startServer } from './start.ts';
 
 /**
  * `gatehouse serve`: runs the server until SIGTERM/SIGINT, then stops gracefully. A second signal

@@ -1,0 +1,196 @@
+import type Koa from 'koa';
+import type { Logger } from 'pino';
+import type { Config } from './config/config.ts';
+import { type ChangeBus, createChangeBus } from './db/change-bus.ts';
+import type { Database } from './db/database.ts';
+import { pendingMigrations } from './db/migrator.ts';
+import { createStorage, type Storage } from './db/storage.ts';
+import { createApiGrantService } from './domain/api-grants/api-grant.service.ts';
+import { createApiGrantStore } from './domain/api-grants/api-grant.store.ts';
+import { createApiResourceService } from './domain/api-resources/api-resource.service.ts';
+import { createApiResourceStore } from './domain/api-resources/api-resource.store.ts';
+import { createApplicationService } from './domain/applications/application.service.ts';
+import { createApplicationStore } from './domain/applications/application.store.ts';
+import { createAuditService } from './domain/audit/audit.service.ts';
+import { createAuditStore } from './domain/audit/audit.store.ts';
+import { createOidcArtifactService } from './domain/oidc-artifacts/oidc-artifact.service.ts';
+import { createOidcArtifactStore } from './domain/oidc-artifacts/oidc-artifact.store.ts';
+import { createSettingService } from './domain/settings/setting.service.ts';
+import { createSettingStore } from './domain/settings/setting.store.ts';
+import { createKeyRing, type LiveKeyRing } from './domain/signing-keys/key-ring.ts';
+import { SIGNING_ALGS } from './domain/signing-keys/signing-key.schema.ts';
+import { createSigningKeyService } from './domain/signing-keys/signing-key.service.ts';
+import { createSigningKeyStore } from './domain/signing-keys/signing-key.store.ts';
+import { createTokenRevocationService } from './domain/token-revocations/token-revocation.service.ts';
+import { createTokenRevocationStore } from './domain/token-revocations/token-revocation.store.ts';
+import { createApp } from './http/app.ts';
+import { type ClientAuthThrottle, createClientAuthThrottle } from './http/client-auth-throttle.ts';
+import { createProviderSlot, type ProviderSlot } from './http/provider-slot.ts';
+import type { Clock } from './lib/clock.ts';
+import type { DerivedKeys } from './lib/secrets.ts';
+import { createJwtSigner } from './oidc/jwt-signer.ts';
+import { buildProvider, type ProviderDeps } from './oidc/provider.ts';
+import { SERVED_GRANT_TYPES } from './oidc/surface.ts';
+import { createTokenInspector } from './oidc/token-inspector.ts';
+
+/**
+ * The composition root: the one place that wires Gatehouse together (STYLE.md §1), used by the
+ * server (src/server/start.ts), the CLI when it works on the database itself, and the tests.
+ *
+ * `createContainer` builds the domain services over one database and change bus: cheap, no query.
+ * `web()` builds, on first use, what serving HTTP needs beside them: the live key ring, the
+ * oidc-provider instance (rebuilt whenever the keys change), the token inspector and signer, the
+ * failure throttle and the Koa application.
+ */
+export interface ContainerDeps {
+  config: Config;
+  db: Database;
+  keys: DerivedKeys;
+  clock: Clock;
+  log: Logger;
+}
+
+export type Container = ReturnType<typeof createContainer>;
+export type Services = Container['services'];
+
+export interface Web {
+  app: Koa;
+  keyRing: LiveKeyRing;
+  provider: ProviderSlot;
+  throttle: ClientAuthThrottle | null;
+  /** whether the server is shutting down (readiness answers 503 then) */
+  setShuttingDown(): void;
+}
+
+export function createContainer({ config, db, keys, clock, log }: ContainerDeps) {
+  const bus: ChangeBus = createChangeBus(db, log);
+  const storage: Storage = createStorage(db.prisma);
+
+  const audit = createAuditService({ store: createAuditStore() });
+  const settings = createSettingService({ storage, store: createSettingStore(), masterKeyCheckValue: keys.checkValue });
+  const apiGrants = createApiGrantService({ store: createApiGrantStore() });
+  const apis = createApiResourceService({
+    storage,
+    store: createApiResourceStore({ bus }),
+    grants: apiGrants,
+    audit,
+    bus,
+    defaults: { signingAlg: config.defaultSigningAlg, accessTokenTtlSeconds: config.accessTokenTtlSeconds },
+  });
+  const applications = createApplicationService({
+    storage,
+    store: createApplicationStore({ bus }),
+    apis,
+    grants: apiGrants,
+    audit,
+    bus,
+    clock,
+    digestKey: keys.digestKey,
+    servedGrantTypes: SERVED_GRANT_TYPES,
+  });
+  const signingKeys = createSigningKeyService({
+    storage,
+    store: createSigningKeyStore({ bus }),
+    audit,
+    clock,
+    encryptionKey: keys.encryptionKey,
+    longestTokenLifetime: () => apis.longestAccessTokenTtl(),
+    activationDelaySeconds: config.keyActivationDelaySeconds,
+  });
+  const revocations = createTokenRevocationService({ store: createTokenRevocationStore(db, bus), bus, clock, log });
+  const artifacts = createOidcArtifactService({
+    store: createOidcArtifactStore(db, bus, clock),
+    bus,
+    clock,
+    idKey: keys.artifactIdKey,
+    payloadKey: keys.artifactPayloadKey,
+  });
+  const services = { apis, applications, signingKeys, revocations, artifacts, settings, audit };
+
+  let web: Promise<Web> | undefined;
+  let keyRing: LiveKeyRing | undefined;
+
+  async function buildWeb(): Promise<Web> {
+    const ring = await createKeyRing({ keys: signingKeys, bus, clock, log });
+    keyRing = ring;
+    const providerDeps: ProviderDeps = {
+      issuer: config.issuer,
+      apis,
+      applications,
+      artifacts,
+      cookieKeys: keys.cookieKeys,
+      defaultAccessTokenTtlSeconds: config.accessTokenTtlSeconds,
+      trustProxy: config.trustProxy,
+      log,
+    };
+    // oidc-provider takes its keys at construction: each new key ring gets a new instance.
+    const provider = createProviderSlot(buildProvider(providerDeps, ring.current()));
+    ring.onChange((next) => provider.replace(buildProvider(providerDeps, next)));
+
+    const throttle = createClientAuthThrottle({
+      config: config.clientAuthThrottle,
+      // PostgreSQL: counts shared by every instance on the database. PGlite: one process owns it.
+      store: db.kind === 'postgres' ? { kind: 'postgres', query: (text, values) => db.sql(text, values) } : { kind: 'memory' },
+    });
+    const inspector = createTokenInspector({
+      issuer: config.issuer,
+      applications,
+      apis,
+      revocations,
+      artifacts,
+      provider: () => provider.current,
+      keyRing: ring.current,
+      clock,
+    });
+    let shuttingDown = false;
+    const app = createApp({
+      issuer: config.issuer,
+      log,
+      trustProxy: config.trustProxy,
+      cookieKeys: keys.cookieKeys,
+      bodyLimitBytes: config.requestBodyLimitBytes,
+      provider,
+      keyRing: ring.current,
+      applications,
+      apis,
+      inspector,
+      ...(config.tokenFastPath ? { tokenFastPath: { signer: createJwtSigner(ring.current), clock } } : {}),
+      isShuttingDown: () => shuttingDown,
+      clientAuthThrottle: throttle,
+      readiness: [
+        { name: 'database', check: async () => (await db.sql('SELECT 1', [])).length === 1 },
+        { name: 'migrations', check: async () => (await pendingMigrations(db)).length === 0 },
+        { name: 'signing_keys', check: async () => SIGNING_ALGS.every((alg) => ring.current().activeKid[alg] !== undefined) },
+      ],
+    });
+    return {
+      app,
+      keyRing: ring,
+      provider,
+      throttle,
+      setShuttingDown: () => {
+        shuttingDown = true;
+      },
+    };
+  }
+
+  return {
+    config,
+    log,
+    clock,
+    db,
+    bus,
+    storage,
+    services,
+    /** The HTTP side, built once on first call (loads the key ring: call it after the keys exist). */
+    web(): Promise<Web> {
+      web ??= buildWeb();
+      return web;
+    },
+    /** Stops listening for changes and the key ring's timer. The database is the caller's to close. */
+    async close(): Promise<void> {
+      await keyRing?.stop();
+      await bus.stop();
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import Koa from 'koa';
+import type { Logger } from 'pino';
+import type { Services } from '../../container.ts';
+import { errorBoundary } from '../middleware/error-boundary.ts';
+import { requestContext } from '../middleware/request-context.ts';
+import { createAdminRouter } from './admin-api.ts';
+import type { Principal } from './route.ts';
+
+/** Says who a request to the admin API acts as, or undefined (the route then answers 401). */
+export type Authenticate = (ctx: Koa.Context) => Principal | undefined | Promise<Principal | undefined>;
+
+/** The header the local operator's CLI names itself with (`cli:<unix user>`) on the control socket. */
+export const ACTOR_HEADER = 'x-gatehouse-actor';
+
+/**
+ * The operator at this machine: whoever can open the control socket, which the file system allows
+ * only to the data directory's owner (server/control-socket.ts), or the CLI running the admin API
+ * in its own process on a database it opened itself. A superuser principal; its audit actor is
+ * what the CLI says it is (`cli:alice`).
+ */
+export const localOperator: Authenticate = (ctx) => {
+  const claimed = ctx.get(ACTOR_HEADER);
+  const actor = /^cli:[\w.@-]{1,64}$/.test(claimed) ? claimed : 'cli:unknown';
+  return { actor, isSuperuser: true, permissions: new Set() };
+};
+
+/**
+ * A Koa application serving only the admin API: request context, the one error boundary, the
+ * surface's authentication, then the routes. The control socket serves it; so does the CLI in its
+ * own process when no server holds the database.
+ */
+export function createAdminApp(deps: { services: Services; log: Logger; issuer: string; authenticate: Authenticate }): Koa {
+  const app = new Koa();
+  app.silent = true;
+  app.use(requestContext(deps.log));
+  app.use(errorBoundary(deps.issuer));
+  app.use(async (ctx, next) => {
+    const principal = await deps.authenticate(ctx);
+    ctx.state.principal = principal;
+    try {
+      await next();
+    } finally {
+      // Who did what through the admin API (the access line says only that a request happened).
+      if (ctx.method !== 'GET')
+        ctx.state.log.info({ actor: principal?.actor, method: ctx.method, path: ctx.path, status: ctx.status }, 'admin request');
+    }
+  });
+  const router = createAdminRouter(deps.services);
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: false }));
+  return app;
+}
