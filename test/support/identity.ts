@@ -1,7 +1,8 @@
 import { createSecretKey, randomBytes } from 'node:crypto';
-import { createChangeBus } from '../../src/db/change-bus.ts';
+import { type ChangeBus, createChangeBus, defineChange } from '../../src/db/change-bus.ts';
 import { type Database, openDatabase } from '../../src/db/database.ts';
-import { createStorage, type Storage } from '../../src/db/storage.ts';
+import { withLocalEcho } from '../../src/db/local-echo.ts';
+import { createStorage } from '../../src/db/storage.ts';
 import { createAccessService } from '../../src/domain/access/access.service.ts';
 import { createAccessStore } from '../../src/domain/access/access.store.ts';
 import { type Principal, systemPrincipal } from '../../src/domain/access/principal.ts';
@@ -32,6 +33,8 @@ export interface IdentityOptions {
   clock?: Clock;
   /** the digest key of API tokens (instances sharing a database share it) */
   digestKey?: ReturnType<typeof createSecretKey>;
+  /** an existing bus to share (PGlite: one process, one bus); default a new one on `db` */
+  bus?: ChangeBus;
 }
 
 /**
@@ -41,8 +44,8 @@ export interface IdentityOptions {
  */
 export function wireIdentity(db: Database, options: IdentityOptions = {}) {
   const clock = options.clock ?? systemClock;
-  const bus = createChangeBus(db, silent);
-  const storage: Storage = createStorage(db.prisma);
+  const ownBus = !options.bus;
+  const { bus, storage } = withLocalEcho(options.bus ?? createChangeBus(db, silent), createStorage(db.prisma), silent);
   const audit = createAuditStore();
   const access = createAccessService({ storage, store: createAccessStore(), bus });
   const passwords = createPasswordHasher(CHEAP_PASSWORD_HASH);
@@ -80,7 +83,7 @@ export function wireIdentity(db: Database, options: IdentityOptions = {}) {
     applications,
     async close() {
       access.close();
-      await bus.stop();
+      if (ownBus) await bus.stop();
     },
   };
 }
@@ -158,4 +161,28 @@ export async function makeApi(identity: Identity) {
 export async function makeApplication(identity: Identity) {
   const { application } = await identity.applications.register({ name: unique('app'), grantTypes: ['client_credentials'] }, 'test');
   return application;
+}
+
+/**
+ * Waits until every notification published so far has come back to this instance: NOTIFYs from
+ * one connection arrive in order, so a marker published now arrives after all of them. Tests that
+ * count statements on a cache hit call it first, or a late echo of their setup drops the entry.
+ */
+export async function settle(identity: Identity): Promise<void> {
+  const marker = defineChange('test-settle', (m) => (typeof m.id === 'string' ? { id: m.id } : null));
+  const id = unique('settle');
+  let seen = false;
+  const stop = identity.bus.subscribe(marker, (data) => {
+    if (data.id === id) seen = true;
+  });
+  try {
+    await identity.db.prisma.$transaction((tx) => identity.bus.publish(tx, marker, { id }));
+    const started = Date.now();
+    while (!seen) {
+      if (Date.now() - started > 10_000) throw new Error('change bus did not deliver the settle marker');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  } finally {
+    stop();
+  }
 }

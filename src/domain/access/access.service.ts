@@ -45,6 +45,10 @@ export interface AccessServiceDeps {
  * Effective permissions of users and applications, cached in memory (bounded) and invalidated
  * through the change bus on every instance whenever a user, their roles, a role's permissions,
  * the set of permissions or their memberships change. A hit costs no query.
+ *
+ * Give it the bus and storage wrapped by `withLocalEcho` (db/local-echo.ts), as the writing
+ * services get them: then a change this instance commits is applied here before the write
+ * returns, not a notification round trip later (assign a role, then check it, on PostgreSQL).
  */
 export function createAccessService({ storage, store, bus, cacheSize = 10_000, maxAgeMs = 5 * 60_000 }: AccessServiceDeps) {
   const users = createBoundedCache<string, CachedAccess | null>({ max: cacheSize, maxAgeMs });
