@@ -39,7 +39,7 @@ export function createPermissionService({ storage, store, audit }: PermissionSer
   return {
     /**
      * Creates Gatehouse's own admin codenames that are missing, and marks them built-in.
-     * Idempotent and cheap when nothing is missing (one read); run at every start.
+     * Idempotent, and only reads when nothing is missing; run at every start.
      * @returns the codenames it created
      */
     async ensureBuiltIn(): Promise<{ created: string[] }> {
