@@ -8,6 +8,8 @@ import { createAccessStore } from '../../src/domain/access/access.store.ts';
 import { type Principal, systemPrincipal } from '../../src/domain/access/principal.ts';
 import { createApiResourceService } from '../../src/domain/api-resources/api-resource.service.ts';
 import { createApiResourceStore } from '../../src/domain/api-resources/api-resource.store.ts';
+import { createApiTokenService } from '../../src/domain/api-tokens/api-token.service.ts';
+import { createApiTokenStore } from '../../src/domain/api-tokens/api-token.store.ts';
 import { createApplicationService } from '../../src/domain/applications/application.service.ts';
 import { createApplicationStore } from '../../src/domain/applications/application.store.ts';
 import { createAuditStore } from '../../src/domain/audit/audit.store.ts';
@@ -35,6 +37,9 @@ export interface IdentityOptions {
   digestKey?: ReturnType<typeof createSecretKey>;
   /** an existing bus to share (PGlite: one process, one bus); default a new one on `db` */
   bus?: ChangeBus;
+  /** API_TOKEN_MAX_LIFETIME_SECONDS (default 0: none) */
+  apiTokenMaxLifetimeSeconds?: number;
+  isApplicationActive?: (applicationId: string) => Promise<boolean>;
 }
 
 /**
@@ -53,6 +58,21 @@ export function wireIdentity(db: Database, options: IdentityOptions = {}) {
   const permissions = createPermissionService({ storage, store: createPermissionStore({ bus }), audit });
   const roles = createRoleService({ storage, store: createRoleStore({ bus }), audit, permissions, users });
   const organizations = createOrganizationService({ storage, store: createOrganizationStore({ bus }), audit, users, access });
+  const digestKey = options.digestKey ?? createSecretKey(randomBytes(32));
+  const apiTokens = createApiTokenService({
+    storage,
+    store: createApiTokenStore({ bus }),
+    audit,
+    bus,
+    access,
+    users,
+    permissions,
+    clock,
+    digestKey,
+    maxLifetimeSeconds: options.apiTokenMaxLifetimeSeconds ?? 0,
+    ...(options.isApplicationActive ? { isApplicationActive: options.isApplicationActive } : {}),
+    log: silent,
+  });
   // The existing domains, still on their earlier contract (issue 9 moves them): only for fixtures.
   const apiStore = createApiResourceStore(db.prisma);
   const apis = createApiResourceService({
@@ -67,7 +87,7 @@ export function wireIdentity(db: Database, options: IdentityOptions = {}) {
     apiStore,
     audit,
     clock,
-    digestKey: options.digestKey ?? createSecretKey(randomBytes(32)),
+    digestKey,
   });
   return {
     db,
@@ -81,7 +101,9 @@ export function wireIdentity(db: Database, options: IdentityOptions = {}) {
     organizations,
     apis,
     applications,
+    apiTokens,
     async close() {
+      await apiTokens.close();
       access.close();
       if (ownBus) await bus.stop();
     },
@@ -185,4 +207,16 @@ export async function settle(identity: Identity): Promise<void> {
   } finally {
     stop();
   }
+}
+
+/** A clock tests move by hand. */
+export function manualClock(start = Date.now()) {
+  let t = start;
+  return {
+    now: () => new Date(t),
+    epoch: () => Math.floor(t / 1000),
+    advance(seconds: number) {
+      t += seconds * 1000;
+    },
+  };
 }
