@@ -70,7 +70,10 @@ export function wireIdentity(db: Database, options: IdentityOptions = {}) {
     clock,
     digestKey,
     maxLifetimeSeconds: options.apiTokenMaxLifetimeSeconds ?? 0,
-    ...(options.isApplicationActive ? { isApplicationActive: options.isApplicationActive } : {}),
+    // The applications service (issue 9 reshapes it) will answer from its cache; a read does here.
+    isApplicationActive:
+      options.isApplicationActive ??
+      (async (id) => (await db.prisma.application.findUnique({ where: { id }, select: { isActive: true } }))?.isActive ?? false),
     log: silent,
   });
   // The existing domains, still on their earlier contract (issue 9 moves them): only for fixtures.
@@ -102,6 +105,7 @@ export function wireIdentity(db: Database, options: IdentityOptions = {}) {
     apis,
     applications,
     apiTokens,
+    digestKey,
     async close() {
       await apiTokens.close();
       access.close();

@@ -36,11 +36,12 @@ export interface ApiTokenServiceDeps {
   /** API_TOKEN_MAX_LIFETIME_SECONDS; 0: no maximum */
   maxLifetimeSeconds: number;
   /**
-   * whether a token's application still works (the applications service's cached lookup: it must
-   * cost no query on a hit). Absent: a deleted application's tokens go with it (ON DELETE
-   * CASCADE), a deactivated one's keep working.
+   * Whether the application `applications.id` exists and is active: the applications service's
+   * cached lookup (it must cost no query on a hit). A token bound to an application ends with it
+   * (DESIGN.md §5); the database deletes such tokens with their application, but this instance's
+   * cache learns it only through this.
    */
-  isApplicationActive?: (applicationId: string) => Promise<boolean>;
+  isApplicationActive: (applicationId: string) => Promise<boolean>;
   /** most tokens (and unknown secrets) held in memory; default 100,000 */
   cacheSize?: number;
   /** how often recorded usage is written; 0 (default): only when `flushUsage` is called */
@@ -193,7 +194,7 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
     if (!token || token.revokedAt) return null;
     const at = clock.now();
     if (token.expiresAt && token.expiresAt.getTime() <= at.getTime()) return null;
-    if (token.applicationId && isApplicationActive && !(await isApplicationActive(token.applicationId))) return null;
+    if (token.applicationId && !(await isApplicationActive(token.applicationId))) return null;
     const user = await access.effectivePermissions(token.userId);
     if (!user?.isActive) return null;
     const held = permissionsOf(token, user);
