@@ -31,8 +31,8 @@ export function withLocalEcho(bus: ChangeBus, storage: Storage, log?: Logger): {
   const echoBus: ChangeBus = {
     async publish<T extends Record<string, unknown>>(tx: Parameters<ChangeBus['publish']>[0], kind: ChangeKind<T>, data: T) {
       await bus.publish(tx, kind, data);
-      let list = pending.get(tx);
-      if (!list) pending.set(tx, (list = []));
+      const list = pending.get(tx) ?? [];
+      pending.set(tx, list);
       list.push({ kind: kind.kind, message: { ...data, kind: kind.kind } });
     },
     notification: (kind, data) => bus.notification(kind, data),
@@ -42,8 +42,8 @@ export function withLocalEcho(bus: ChangeBus, storage: Storage, log?: Logger): {
         const data = kind.read(message);
         if (data) handler(data);
       };
-      let set = local.get(kind.kind);
-      if (!set) local.set(kind.kind, (set = new Set()));
+      const set = local.get(kind.kind) ?? new Set();
+      local.set(kind.kind, set);
       set.add(wrapped);
       return () => {
         stop();

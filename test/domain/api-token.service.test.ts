@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import { systemPrincipal } from '../../src/domain/access/principal.ts';
 import type { CreateApiToken } from '../../src/domain/api-tokens/api-token.schema.ts';
-import { AuthTokensError } from '../../src/domain/api-tokens/auth-tokens.ts';
 import { generateApiToken, MASKED_SECRET } from '../../src/domain/api-tokens/token-format.ts';
 import { AppError } from '../../src/lib/app-error.ts';
 import {
