@@ -31,7 +31,7 @@ export interface ApiTokenServiceDeps {
   users: UserService;
   permissions: PermissionService;
   clock: Clock;
-  /** the keyed-digest key of API token secrets (a key derived from the master key) */
+  /** the keyed-digest key of API token secrets (DerivedKeys.apiTokenKey, from the master key) */
   digestKey: KeyObject;
   /** API_TOKEN_MAX_LIFETIME_SECONDS; 0: no maximum */
   maxLifetimeSeconds: number;
