@@ -94,6 +94,19 @@ describe('API token service', () => {
       expect(await statementsOf(() => env.apiTokens.authenticate(`ghat_${'A'.repeat(49)}`))).toBe(0);
     });
 
+    it('screens a burst of operator-style secrets with one read of the declared digests', async () => {
+      const fresh = wireIdentity(env.db, { bus: env.bus, clock, digestKey: env.digestKey });
+      try {
+        await settle(env);
+        const statements = await statementsOf(() =>
+          Promise.all(Array.from({ length: 20 }, (_, i) => fresh.apiTokens.authenticate(`not-a-token-${i}`))),
+        );
+        expect(statements).toBe(1);
+      } finally {
+        await fresh.close();
+      }
+    });
+
     it('costs no statement on a hit, nor on a repeated unknown token', async () => {
       const { secret } = await userWithToken(['view_user']);
       const unknown = generateApiToken();

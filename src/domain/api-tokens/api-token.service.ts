@@ -145,6 +145,17 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
 
   const digest = (secret: string) => digestSecret(digestKey, secret);
 
+  // One load at a time: a burst of operator-style secrets at start-up waits for the same read.
+  let loadingDeclared: Promise<ReadonlySet<string>> | undefined;
+  function loadDeclaredDigests(): Promise<ReadonlySet<string>> {
+    loadingDeclared ??= declaredDigests
+      .getOrLoad('all', async () => new Set(await store.findDeclaredDigests(storage.db)))
+      .finally(() => {
+        loadingDeclared = undefined;
+      });
+    return loadingDeclared;
+  }
+
   async function record(id: string): Promise<ApiTokenRecord> {
     const found = await store.findById(storage.db, id);
     assertThat(found, apiTokenError('not_found', { id }));
@@ -187,7 +198,7 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
     if (typeof secret !== 'string' || secret.length === 0 || secret.length > MAX_SECRET_LENGTH) return null;
     const key = digest(secret);
     if (!isWellFormedApiToken(secret)) {
-      const declared = await declaredDigests.getOrLoad('all', async () => new Set(await store.findDeclaredDigests(storage.db)));
+      const declared = declaredDigests.peek('all') ?? (await loadDeclaredDigests());
       if (!declared.has(key)) return null;
     }
     const token = await tokens.getOrLoad(key, () => store.findByDigest(storage.db, key));
