@@ -91,6 +91,7 @@ export function wireIdentity(db: Database, options: IdentityOptions = {}) {
     audit,
     clock,
     digestKey,
+    servedGrantTypes: ['client_credentials'],
   });
   return {
     db,
