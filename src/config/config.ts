@@ -24,6 +24,19 @@ export interface Config {
   workers: number;
   clientAuthThrottle: ClientAuthThrottleConfig;
   branding: BrandingConfig;
+  /** argon2id parameters of password hashes (lib/passwords.ts) */
+  passwordHash: PasswordHashConfig;
+  /** longest lifetime of an API token created through the API or CLI; 0: no maximum */
+  apiTokenMaxLifetimeSeconds: number;
+  /** the raw AUTH_TOKENS declaration (it holds secrets: never log it), parsed at start-up */
+  authTokens: string | undefined;
+}
+
+/** argon2id cost parameters. */
+export interface PasswordHashConfig {
+  memoryKiB: number;
+  iterations: number;
+  parallelism: number;
 }
 
 /** How the pages (http/pages/) present Gatehouse: name, logo, accent colour. */
@@ -78,6 +91,13 @@ function crossIssues(env: Partial<Env>, hasDatabaseUrl: boolean): string[] {
     env.CLIENT_AUTH_MAX_BLOCK_SECONDS < env.CLIENT_AUTH_BLOCK_SECONDS
   ) {
     issues.push('CLIENT_AUTH_MAX_BLOCK_SECONDS: must not be less than CLIENT_AUTH_BLOCK_SECONDS');
+  }
+  if (
+    env.PASSWORD_HASH_MEMORY_KIB !== undefined &&
+    env.PASSWORD_HASH_PARALLELISM !== undefined &&
+    env.PASSWORD_HASH_MEMORY_KIB < 8 * env.PASSWORD_HASH_PARALLELISM
+  ) {
+    issues.push('PASSWORD_HASH_MEMORY_KIB: argon2 needs at least 8 KiB per lane (8 × PASSWORD_HASH_PARALLELISM)');
   }
   if (env.WORKERS !== undefined && env.WORKERS > 1 && !hasDatabaseUrl) {
     issues.push('WORKERS: more than one worker needs PostgreSQL (DATABASE_URL); the embedded database is single-process');
@@ -155,5 +175,12 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
       logoUrl: env.LOGO_URL ?? null,
       accentColor: env.ACCENT_COLOR.toLowerCase(),
     }),
+    passwordHash: Object.freeze({
+      memoryKiB: env.PASSWORD_HASH_MEMORY_KIB,
+      iterations: env.PASSWORD_HASH_ITERATIONS,
+      parallelism: env.PASSWORD_HASH_PARALLELISM,
+    }),
+    apiTokenMaxLifetimeSeconds: env.API_TOKEN_MAX_LIFETIME_SECONDS,
+    authTokens: env.AUTH_TOKENS,
   });
 }

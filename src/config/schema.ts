@@ -155,6 +155,46 @@ export const EnvSchema = z.object({
     .describe(
       "Accent colour of the pages' buttons, links and focus rings (`#rgb` or `#rrggbb`). Any colour is accepted: button text is black or white, whichever contrasts more (at least 4.5:1), and links and focus rings use the accent darkened until it contrasts at least 4.5:1 with the white page.",
     ),
+  PASSWORD_HASH_MEMORY_KIB: z.coerce
+    .number()
+    .int()
+    .min(8)
+    .max(4 * 1024 * 1024)
+    .default(19456)
+    .describe(
+      'argon2id memory cost of password hashes, in KiB (at least 8 × PASSWORD_HASH_PARALLELISM). The default (19 MiB, 2 iterations, 1 lane) is the OWASP Password Storage Cheat Sheet baseline. Hashes made with other parameters are upgraded at the next successful sign-in.',
+    ),
+  PASSWORD_HASH_ITERATIONS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(2)
+    .describe('argon2id time cost (passes over memory) of password hashes.'),
+  PASSWORD_HASH_PARALLELISM: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(16)
+    .default(1)
+    .describe(
+      "argon2id lanes of password hashes. Each lane takes a thread of Node's libuv pool (4 threads by default) for the duration of a hash, so 1 keeps sign-ins from starving other work.",
+    ),
+  API_TOKEN_MAX_LIFETIME_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(86400 * 3660)
+    .default(0)
+    .describe(
+      'Longest lifetime of an API token created through the admin API or CLI: a token asked for without an expiry gets this one, a longer one is refused. `0`: no maximum (tokens live until revoked unless their creator sets an expiry). Tokens declared by AUTH_TOKENS never expire.',
+    ),
+  AUTH_TOKENS: z
+    .string()
+    .optional()
+    .describe(
+      'API tokens declared at start-up, one `username:secret:perm1&perm2` entry per line (newlines or spaces separate entries). Each entry creates the user (without a password) and the permission codenames if missing, and a token holding exactly those permissions; an entry removed here removes its token at the next start. Secrets shorter than 32 characters are accepted with a warning. Errors name the entry number, never the secret.',
+    ),
   WORKERS: z.coerce
     .number()
     .int()

@@ -16,11 +16,16 @@ import {
  */
 export interface DerivedKeys {
   /**
-   * pepper for the keyed digest of generated secrets (client secrets, API tokens). A KeyObject, not
+   * pepper for the keyed digest of generated client secrets. A KeyObject, not
    * a Buffer: createHmac re-imports a Buffer key on every call, which measured 11–18 µs per digest
    * against 2 µs, on the token endpoint's hot path.
    */
   digestKey: KeyObject;
+  /**
+   * pepper for the keyed digest of API token secrets, generated and operator-chosen (AUTH_TOKENS)
+   * alike (domain/api-tokens): its own key, so token digests and client-secret digests never share one
+   */
+  apiTokenKey: KeyObject;
   /** AES-256-GCM key that encrypts private signing keys at rest */
   encryptionKey: Buffer;
   /**
@@ -43,6 +48,7 @@ function derive(master: Buffer, info: string): Buffer {
 export function deriveKeys(master: Buffer): DerivedKeys {
   return {
     digestKey: createSecretKey(derive(master, 'secret digest v1')),
+    apiTokenKey: createSecretKey(derive(master, 'api token digest v1')),
     encryptionKey: derive(master, 'signing key encryption v1'),
     artifactIdKey: createSecretKey(derive(master, 'artifact id digest v1')),
     artifactPayloadKey: createSecretKey(derive(master, 'artifact payload encryption v1')),

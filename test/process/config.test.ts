@@ -63,6 +63,13 @@ describe('loadConfig rejects a wrong value, naming the variable', () => {
     ],
     ['CLIENT_AUTH_BLOCK_SECONDS=0', { CLIENT_AUTH_BLOCK_SECONDS: '0' }, 'CLIENT_AUTH_BLOCK_SECONDS'],
     ['CLIENT_AUTH_MAX_BLOCK_SECONDS below the default block', { CLIENT_AUTH_MAX_BLOCK_SECONDS: '30' }, 'CLIENT_AUTH_MAX_BLOCK_SECONDS'],
+    ['PASSWORD_HASH_ITERATIONS=0', { PASSWORD_HASH_ITERATIONS: '0' }, 'PASSWORD_HASH_ITERATIONS'],
+    [
+      'PASSWORD_HASH_MEMORY_KIB below 8 KiB per lane',
+      { PASSWORD_HASH_MEMORY_KIB: '16', PASSWORD_HASH_PARALLELISM: '4' },
+      'PASSWORD_HASH_MEMORY_KIB',
+    ],
+    ['API_TOKEN_MAX_LIFETIME_SECONDS=-1', { API_TOKEN_MAX_LIFETIME_SECONDS: '-1' }, 'API_TOKEN_MAX_LIFETIME_SECONDS'],
     ['ACCENT_COLOR=red', { ACCENT_COLOR: 'red' }, 'ACCENT_COLOR'],
     ['ACCENT_COLOR with a CSS injection', { ACCENT_COLOR: '#fff;}body{display:none' }, 'ACCENT_COLOR'],
     ['LOGO_URL over http', { LOGO_URL: 'http://cdn.example.test/logo.png' }, 'LOGO_URL'],
@@ -124,6 +131,9 @@ describe('loadConfig accepts', () => {
       trustProxy: false,
       workers: 1,
       clientAuthThrottle: { maxFailuresPerClientPerMinute: 20, maxFailuresPerIpPerMinute: 100, blockSeconds: 60, maxBlockSeconds: 3600 },
+      passwordHash: { memoryKiB: 19456, iterations: 2, parallelism: 1 },
+      apiTokenMaxLifetimeSeconds: 0,
+      authTokens: undefined,
       branding: { productName: 'Gatehouse', logoUrl: null, accentColor: '#1f5fae' },
     });
     expect(config.dataDir).toBe(join(process.cwd(), 'data'));
