@@ -1,20 +1,31 @@
 import type Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Config } from './config/config.ts';
-import { type ChangeBus, createChangeBus } from './db/change-bus.ts';
+import { createChangeBus } from './db/change-bus.ts';
 import type { Database } from './db/database.ts';
+import { withLocalEcho } from './db/local-echo.ts';
 import { pendingMigrations } from './db/migrator.ts';
-import { createStorage, type Storage } from './db/storage.ts';
+import { createStorage } from './db/storage.ts';
+import { createAccessService } from './domain/access/access.service.ts';
+import { createAccessStore } from './domain/access/access.store.ts';
 import { createApiGrantService } from './domain/api-grants/api-grant.service.ts';
 import { createApiGrantStore } from './domain/api-grants/api-grant.store.ts';
 import { createApiResourceService } from './domain/api-resources/api-resource.service.ts';
 import { createApiResourceStore } from './domain/api-resources/api-resource.store.ts';
+import { createApiTokenService } from './domain/api-tokens/api-token.service.ts';
+import { createApiTokenStore } from './domain/api-tokens/api-token.store.ts';
 import { createApplicationService } from './domain/applications/application.service.ts';
 import { createApplicationStore } from './domain/applications/application.store.ts';
 import { createAuditService } from './domain/audit/audit.service.ts';
 import { createAuditStore } from './domain/audit/audit.store.ts';
 import { createOidcArtifactService } from './domain/oidc-artifacts/oidc-artifact.service.ts';
 import { createOidcArtifactStore } from './domain/oidc-artifacts/oidc-artifact.store.ts';
+import { createOrganizationService } from './domain/organizations/organization.service.ts';
+import { createOrganizationStore } from './domain/organizations/organization.store.ts';
+import { createPermissionService } from './domain/permissions/permission.service.ts';
+import { createPermissionStore } from './domain/permissions/permission.store.ts';
+import { createRoleService } from './domain/roles/role.service.ts';
+import { createRoleStore } from './domain/roles/role.store.ts';
 import { createSettingService } from './domain/settings/setting.service.ts';
 import { createSettingStore } from './domain/settings/setting.store.ts';
 import { createKeyRing, type LiveKeyRing } from './domain/signing-keys/key-ring.ts';
@@ -23,10 +34,13 @@ import { createSigningKeyService } from './domain/signing-keys/signing-key.servi
 import { createSigningKeyStore } from './domain/signing-keys/signing-key.store.ts';
 import { createTokenRevocationService } from './domain/token-revocations/token-revocation.service.ts';
 import { createTokenRevocationStore } from './domain/token-revocations/token-revocation.store.ts';
+import { createUserService } from './domain/users/user.service.ts';
+import { createUserStore } from './domain/users/user.store.ts';
 import { createApp } from './http/app.ts';
 import { type ClientAuthThrottle, createClientAuthThrottle } from './http/client-auth-throttle.ts';
 import { createProviderSlot, type ProviderSlot } from './http/provider-slot.ts';
 import type { Clock } from './lib/clock.ts';
+import { createPasswordHasher } from './lib/passwords.ts';
 import type { DerivedKeys } from './lib/secrets.ts';
 import { createJwtSigner } from './oidc/jwt-signer.ts';
 import { buildProvider, type ProviderDeps } from './oidc/provider.ts';
@@ -63,8 +77,9 @@ export interface Web {
 }
 
 export function createContainer({ config, db, keys, clock, log }: ContainerDeps) {
-  const bus: ChangeBus = createChangeBus(db, log);
-  const storage: Storage = createStorage(db.prisma);
+  // Read-your-own-writes: a transaction's changes reach this process's caches as it commits,
+  // other processes' through NOTIFY a moment later (db/local-echo.ts).
+  const { bus, storage } = withLocalEcho(createChangeBus(db, log), createStorage(db.prisma), log);
 
   const audit = createAuditService({ store: createAuditStore() });
   const settings = createSettingService({ storage, store: createSettingStore(), masterKeyCheckValue: keys.checkValue });
@@ -105,7 +120,45 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
     idKey: keys.artifactIdKey,
     payloadKey: keys.artifactPayloadKey,
   });
-  const services = { apis, applications, signingKeys, revocations, artifacts, settings, audit };
+
+  // Identity and access (issue 10): who may do what.
+  const access = createAccessService({ storage, store: createAccessStore(), bus });
+  const passwords = createPasswordHasher(config.passwordHash);
+  const users = createUserService({ storage, store: createUserStore({ bus }), audit, access, passwords, clock, log });
+  const permissions = createPermissionService({ storage, store: createPermissionStore({ bus }), audit });
+  const roles = createRoleService({ storage, store: createRoleStore({ bus }), audit, permissions, users });
+  const organizations = createOrganizationService({ storage, store: createOrganizationStore({ bus }), audit, users, access });
+  const apiTokens = createApiTokenService({
+    storage,
+    store: createApiTokenStore({ bus }),
+    audit,
+    bus,
+    access,
+    users,
+    permissions,
+    clock,
+    digestKey: keys.apiTokenKey,
+    maxLifetimeSeconds: config.apiTokenMaxLifetimeSeconds,
+    isApplicationActive: (id) => applications.isActiveById(id),
+    usageFlushIntervalMs: 5000,
+    log,
+  });
+
+  const services = {
+    apis,
+    applications,
+    signingKeys,
+    revocations,
+    artifacts,
+    settings,
+    audit,
+    access,
+    users,
+    permissions,
+    roles,
+    organizations,
+    apiTokens,
+  };
 
   let web: Promise<Web> | undefined;
   let keyRing: LiveKeyRing | undefined;
@@ -190,6 +243,8 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
     /** Stops listening for changes and the key ring's timer. The database is the caller's to close. */
     async close(): Promise<void> {
       await keyRing?.stop();
+      await apiTokens.close(); // writes the last-use batch
+      access.close();
       await bus.stop();
     },
   };

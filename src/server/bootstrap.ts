@@ -51,6 +51,28 @@ export const BOOTSTRAP_STEPS: BootstrapStep[] = [
     name: 'revoked tokens',
     run: ({ services }) => services.revocations.reload(),
   },
+  {
+    name: 'built-in permissions',
+    async run({ services, log }) {
+      // Gatehouse's own admin codenames (view_application, add_user…), created once, idempotently.
+      const { created } = await services.permissions.ensureBuiltIn();
+      if (created.length) log.info({ codenames: created }, 'created built-in permissions');
+    },
+  },
+  {
+    name: 'declared API tokens',
+    async run({ services, config, log }) {
+      // AUTH_TOKENS: the same declaration on every start gives the same tokens; a removed line
+      // removes its token. An invalid declaration stops the start (AuthTokensError, never a secret).
+      if (config.authTokens === undefined) return;
+      const result = await services.apiTokens.applyDeclaredTokens(config.authTokens);
+      for (const warning of result.warnings) log.warn(warning);
+      const { created, updated, removed, usersCreated, permissionsCreated } = result;
+      if (created + updated + removed + usersCreated.length + permissionsCreated.length > 0) {
+        log.info({ created, updated, removed, usersCreated, permissionsCreated }, 'applied AUTH_TOKENS');
+      }
+    },
+  },
 ];
 
 export async function bootstrap(container: Container): Promise<void> {

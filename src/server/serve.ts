@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config/config.ts';
 import { DataDirLockedError } from '../db/data-dir-lock.ts';
 import { DatabaseUnreachableError } from '../db/database-location.ts';
+import { AuthTokensError } from '../domain/api-tokens/auth-tokens.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { MasterKeyError } from './master-key.ts';
 import { startServer } from './start.ts';
@@ -36,7 +37,12 @@ async function serveOne(config: Config, log: Logger): Promise<number> {
     server = await startServer(config, log);
   } catch (err) {
     // Errors an operator fixes outside Gatehouse: one line saying what and where, no stack.
-    if (err instanceof DataDirLockedError || err instanceof MasterKeyError || err instanceof DatabaseUnreachableError) {
+    if (
+      err instanceof DataDirLockedError ||
+      err instanceof MasterKeyError ||
+      err instanceof DatabaseUnreachableError ||
+      err instanceof AuthTokensError
+    ) {
       log.fatal(err.message);
     } else {
       log.fatal({ err }, 'failed to start');

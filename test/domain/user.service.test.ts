@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemPrincipal } from '../../src/domain/access/principal.ts';
+import { createAuditService } from '../../src/domain/audit/audit.service.ts';
 import { createAuditStore } from '../../src/domain/audit/audit.store.ts';
 import { CreateUser, ListUsers } from '../../src/domain/users/user.schema.ts';
 import { createUserService } from '../../src/domain/users/user.service.ts';
@@ -61,7 +62,7 @@ describe('user service', () => {
     const stronger = createUserService({
       storage: env.storage,
       store: createUserStore({ bus: env.bus }),
-      audit: createAuditStore(),
+      audit: createAuditService({ store: createAuditStore() }),
       access: env.access,
       passwords: createPasswordHasher({ ...CHEAP_PASSWORD_HASH, iterations: 2 }),
       clock: env.clock,

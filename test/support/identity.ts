@@ -6,12 +6,15 @@ import { createStorage } from '../../src/db/storage.ts';
 import { createAccessService } from '../../src/domain/access/access.service.ts';
 import { createAccessStore } from '../../src/domain/access/access.store.ts';
 import { type Principal, systemPrincipal } from '../../src/domain/access/principal.ts';
+import { createApiGrantService } from '../../src/domain/api-grants/api-grant.service.ts';
+import { createApiGrantStore } from '../../src/domain/api-grants/api-grant.store.ts';
 import { createApiResourceService } from '../../src/domain/api-resources/api-resource.service.ts';
 import { createApiResourceStore } from '../../src/domain/api-resources/api-resource.store.ts';
 import { createApiTokenService } from '../../src/domain/api-tokens/api-token.service.ts';
 import { createApiTokenStore } from '../../src/domain/api-tokens/api-token.store.ts';
 import { createApplicationService } from '../../src/domain/applications/application.service.ts';
 import { createApplicationStore } from '../../src/domain/applications/application.store.ts';
+import { createAuditService } from '../../src/domain/audit/audit.service.ts';
 import { createAuditStore } from '../../src/domain/audit/audit.store.ts';
 import { createOrganizationService } from '../../src/domain/organizations/organization.service.ts';
 import { createOrganizationStore } from '../../src/domain/organizations/organization.store.ts';
@@ -51,7 +54,7 @@ export function wireIdentity(db: Database, options: IdentityOptions = {}) {
   const clock = options.clock ?? systemClock;
   const ownBus = !options.bus;
   const { bus, storage } = withLocalEcho(options.bus ?? createChangeBus(db, silent), createStorage(db.prisma), silent);
-  const audit = createAuditStore();
+  const audit = createAuditService({ store: createAuditStore() });
   const access = createAccessService({ storage, store: createAccessStore(), bus });
   const passwords = createPasswordHasher(CHEAP_PASSWORD_HASH);
   const users = createUserService({ storage, store: createUserStore({ bus }), audit, access, passwords, clock, log: silent });
@@ -76,19 +79,23 @@ export function wireIdentity(db: Database, options: IdentityOptions = {}) {
       (async (id) => (await db.prisma.application.findUnique({ where: { id }, select: { isActive: true } }))?.isActive ?? false),
     log: silent,
   });
-  // The existing domains, still on their earlier contract (issue 9 moves them): only for fixtures.
-  const apiStore = createApiResourceStore(db.prisma);
+  // The API and application domains, for fixtures (as src/container.ts wires them).
+  const grants = createApiGrantService({ store: createApiGrantStore() });
   const apis = createApiResourceService({
-    prisma: db.prisma,
-    store: apiStore,
+    storage,
+    store: createApiResourceStore({ bus }),
+    grants,
     audit,
+    bus,
     defaults: { signingAlg: 'ES256', accessTokenTtlSeconds: 3600 },
   });
   const applications = createApplicationService({
-    prisma: db.prisma,
-    store: createApplicationStore(db.prisma),
-    apiStore,
+    storage,
+    store: createApplicationStore({ bus }),
+    apis,
+    grants,
     audit,
+    bus,
     clock,
     digestKey,
     servedGrantTypes: ['client_credentials'],

@@ -11,7 +11,7 @@ import { digestSecret } from '../../lib/secrets.ts';
 import type { AccessService, EffectivePermissions } from '../access/access.service.ts';
 import { isUnnarrowed, narrow } from '../access/narrow.ts';
 import { canActOnUser, missingPermissions, type Principal, systemPrincipal } from '../access/principal.ts';
-import type { AuditStore } from '../audit/audit.store.ts';
+import type { AuditService } from '../audit/audit.service.ts';
 import type { PermissionService } from '../permissions/permission.service.ts';
 import { UserChanged } from '../users/user.changes.ts';
 import type { UserService } from '../users/user.service.ts';
@@ -25,7 +25,7 @@ import { displayPrefix, generateApiToken, isWellFormedApiToken, MASKED_SECRET } 
 export interface ApiTokenServiceDeps {
   storage: Storage;
   store: ApiTokenStore;
-  audit: AuditStore;
+  audit: AuditService;
   bus: ChangeBus;
   access: AccessService;
   users: UserService;
@@ -271,7 +271,7 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
           isDeclared: false,
           expiresAt: lifetime === undefined ? null : new Date(clock.now().getTime() + lifetime * 1000),
         });
-        await audit.insert(tx, {
+        await audit.record(tx, {
           actor: principal.actor,
           action: 'api_token.created',
           targetType: 'api_token',
@@ -343,7 +343,7 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
       if (found.revokedAt) return toView(found);
       const revoked = await storage.transaction(async (tx) => {
         const row = await store.update(tx, id, { revokedAt: clock.now() });
-        await audit.insert(tx, {
+        await audit.record(tx, {
           actor: principal.actor,
           action: 'api_token.revoked',
           targetType: 'api_token',
@@ -362,7 +362,7 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
       try {
         await storage.transaction(async (tx) => {
           await store.delete(tx, id);
-          await audit.insert(tx, {
+          await audit.record(tx, {
             actor: principal.actor,
             action: 'api_token.deleted',
             targetType: 'api_token',
@@ -439,7 +439,7 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
               isDeclared: true,
               expiresAt: null,
             });
-            await audit.insert(tx, {
+            await audit.record(tx, {
               actor: 'system',
               action: 'api_token.declared',
               targetType: 'api_token',
@@ -457,7 +457,7 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
           if (current.applicationId) patch.applicationId = null;
           if (Object.keys(patch).length === 0) continue;
           await store.update(tx, current.id, patch);
-          await audit.insert(tx, {
+          await audit.record(tx, {
             actor: 'system',
             action: 'api_token.redeclared',
             targetType: 'api_token',
@@ -468,7 +468,7 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
         }
         const removed = await store.deleteDeclaredExcept(tx, digests);
         for (const gone of removed) {
-          await audit.insert(tx, {
+          await audit.record(tx, {
             actor: 'system',
             action: 'api_token.undeclared',
             targetType: 'api_token',

@@ -2,6 +2,7 @@ import type { KeyObject } from 'node:crypto';
 import type { ChangeBus } from '../../db/change-bus.ts';
 import { ConflictError, type Executor, type Storage } from '../../db/storage.ts';
 import { assertThat } from '../../lib/assert-that.ts';
+import { createBoundedCache } from '../../lib/bounded-cache.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { newClientId, newId, newSecret } from '../../lib/ids.ts';
 import { digestSecret, equalDigests } from '../../lib/secrets.ts';
@@ -88,6 +89,7 @@ export function createApplicationService({
   // A removed API takes its grants along: every record may have changed.
   bus.subscribe(apiChanged, () => cache.invalidate());
   bus.onReset(() => cache.reset());
+  const clientIdById = createBoundedCache<string, string | null>({ max: 10_000 });
 
   /** Reads the record back after a write, inside the write's transaction. */
   async function reread(tx: Executor, clientId: string): Promise<ClientRecord> {
@@ -298,6 +300,16 @@ export function createApplicationService({
         });
       });
       cache.invalidate(clientId);
+    },
+
+    /**
+     * Whether the application with this `id` exists and is active, from memory after the first
+     * lookup (API tokens bound to an application ask on every use). An id never changes its
+     * client_id, so the id → client_id step is kept; the record itself follows changes.
+     */
+    async isActiveById(id: string): Promise<boolean> {
+      const clientId = await clientIdById.getOrLoad(id, async () => (await store.findById(storage.db, id))?.clientId ?? null);
+      return clientId !== null && (await cache.get(clientId))?.isActive === true;
     },
 
     /** Cached lookup for client authentication and token issuance (hot path: no query on a hit). */

@@ -4,7 +4,7 @@ import { newId } from '../../lib/ids.ts';
 import type { Page } from '../../lib/pagination.ts';
 import type { AccessService } from '../access/access.service.ts';
 import { canActOnUser, type Principal } from '../access/principal.ts';
-import type { AuditStore } from '../audit/audit.store.ts';
+import type { AuditService } from '../audit/audit.service.ts';
 import type { UserService } from '../users/user.service.ts';
 import { organizationError } from './organization.errors.ts';
 import type {
@@ -22,7 +22,7 @@ import type { OrganizationStore } from './organization.store.ts';
 export interface OrganizationServiceDeps {
   storage: Storage;
   store: OrganizationStore;
-  audit: AuditStore;
+  audit: AuditService;
   users: UserService;
   access: AccessService;
 }
@@ -91,7 +91,7 @@ export function createOrganizationService({ storage, store, audit, users, access
           const organization = await store.insert(tx, { id: newId('org'), name: input.name });
           if (principal.userId)
             await store.insertMembership(tx, { organizationId: organization.id, userId: principal.userId, role: 'admin' });
-          await audit.insert(tx, {
+          await audit.record(tx, {
             actor: principal.actor,
             action: 'organization.created',
             targetType: 'organization',
@@ -137,7 +137,7 @@ export function createOrganizationService({ storage, store, audit, users, access
       try {
         return await storage.transaction(async (tx) => {
           const organization = await store.update(tx, id, { name: input.name });
-          await audit.insert(tx, {
+          await audit.record(tx, {
             actor: principal.actor,
             action: 'organization.renamed',
             targetType: 'organization',
@@ -159,7 +159,7 @@ export function createOrganizationService({ storage, store, audit, users, access
       try {
         await storage.transaction(async (tx) => {
           await store.delete(tx, id);
-          await audit.insert(tx, {
+          await audit.record(tx, {
             actor: principal.actor,
             action: 'organization.deleted',
             targetType: 'organization',
@@ -180,7 +180,7 @@ export function createOrganizationService({ storage, store, audit, users, access
       return writeMembership(async (tx) => {
         assertThat(await store.lock(tx, id), organizationError('not_found', { id }));
         const membership = await store.insertMembership(tx, { organizationId: id, userId, role });
-        await audit.insert(tx, {
+        await audit.record(tx, {
           actor: principal.actor,
           action: 'organization.member_added',
           targetType: 'organization',
@@ -202,7 +202,7 @@ export function createOrganizationService({ storage, store, audit, users, access
         if (before.role === role) return before;
         const membership = await store.updateMembership(tx, id, userId, role);
         if (before.role === 'admin') await keepAnAdmin(tx, id);
-        await audit.insert(tx, {
+        await audit.record(tx, {
           actor: principal.actor,
           action: 'organization.member_changed',
           targetType: 'organization',
@@ -223,7 +223,7 @@ export function createOrganizationService({ storage, store, audit, users, access
         assertThat(before, organizationError('not_member'));
         await store.deleteMembership(tx, id, userId);
         if (before.role === 'admin') await keepAnAdmin(tx, id);
-        await audit.insert(tx, {
+        await audit.record(tx, {
           actor: principal.actor,
           action: 'organization.member_removed',
           targetType: 'organization',

@@ -3,7 +3,7 @@ import { assertThat } from '../../lib/assert-that.ts';
 import { newId } from '../../lib/ids.ts';
 import type { Page } from '../../lib/pagination.ts';
 import { missingPermissions, type Principal } from '../access/principal.ts';
-import type { AuditStore } from '../audit/audit.store.ts';
+import type { AuditService } from '../audit/audit.service.ts';
 import { BUILT_IN_CODENAMES, BUILT_IN_PERMISSIONS, defaultPermissionName } from './codename.ts';
 import { permissionError } from './permission.errors.ts';
 import type { CodenameList, CreatePermission, ListPermissions, Permission } from './permission.schema.ts';
@@ -12,7 +12,7 @@ import type { PermissionStore } from './permission.store.ts';
 export interface PermissionServiceDeps {
   storage: Storage;
   store: PermissionStore;
-  audit: AuditStore;
+  audit: AuditService;
 }
 
 /**
@@ -55,7 +55,7 @@ export function createPermissionService({ storage, store, audit }: PermissionSer
         // A codename created by hand before it became built-in (an upgrade) is adopted.
         await store.markBuiltIn(tx, [...BUILT_IN_CODENAMES]);
         if (missing.length) {
-          await audit.insert(tx, {
+          await audit.record(tx, {
             actor: 'system',
             action: 'permission.built_in_ensured',
             targetType: 'permission',
@@ -88,7 +88,7 @@ export function createPermissionService({ storage, store, audit }: PermissionSer
           })),
         );
         for (const codename of missing)
-          await audit.insert(tx, { actor: principal.actor, action: 'permission.created', targetType: 'permission', details: { codename } });
+          await audit.record(tx, { actor: principal.actor, action: 'permission.created', targetType: 'permission', details: { codename } });
       });
       return { created: missing };
     },
@@ -104,7 +104,7 @@ export function createPermissionService({ storage, store, audit }: PermissionSer
             apiIdentifier: input.api ?? null,
             isBuiltIn: false,
           });
-          await audit.insert(tx, {
+          await audit.record(tx, {
             actor: principal.actor,
             action: 'permission.created',
             targetType: 'permission',
@@ -149,7 +149,7 @@ export function createPermissionService({ storage, store, audit }: PermissionSer
       try {
         await storage.transaction(async (tx) => {
           await store.delete(tx, id);
-          await audit.insert(tx, {
+          await audit.record(tx, {
             actor: principal.actor,
             action: 'permission.deleted',
             targetType: 'permission',
@@ -189,7 +189,7 @@ export function createPermissionService({ storage, store, audit }: PermissionSer
           applicationId,
           wanted.map((p) => p.id),
         );
-        await audit.insert(tx, {
+        await audit.record(tx, {
           actor: principal.actor,
           action: 'application.permissions_changed',
           targetType: 'application',

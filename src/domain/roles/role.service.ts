@@ -3,7 +3,7 @@ import { assertThat } from '../../lib/assert-that.ts';
 import { newId } from '../../lib/ids.ts';
 import type { Page } from '../../lib/pagination.ts';
 import { missingPermissions, type Principal } from '../access/principal.ts';
-import type { AuditStore } from '../audit/audit.store.ts';
+import type { AuditService } from '../audit/audit.service.ts';
 import type { PermissionService } from '../permissions/permission.service.ts';
 import type { UserService } from '../users/user.service.ts';
 import { roleError } from './role.errors.ts';
@@ -13,7 +13,7 @@ import type { RoleStore } from './role.store.ts';
 export interface RoleServiceDeps {
   storage: Storage;
   store: RoleStore;
-  audit: AuditStore;
+  audit: AuditService;
   permissions: PermissionService;
   users: UserService;
 }
@@ -70,7 +70,7 @@ export function createRoleService({ storage, store, audit, permissions, users }:
         id,
         removed.map((p) => p.id),
       );
-      await audit.insert(tx, {
+      await audit.record(tx, {
         actor: principal.actor,
         action: 'role.permissions_changed',
         targetType: 'role',
@@ -96,7 +96,7 @@ export function createRoleService({ storage, store, audit, permissions, users }:
           role.id,
           granted.map((p) => p.id),
         );
-        await audit.insert(tx, {
+        await audit.record(tx, {
           actor: principal.actor,
           action: 'role.created',
           targetType: 'role',
@@ -133,7 +133,7 @@ export function createRoleService({ storage, store, audit, permissions, users }:
       requireHolding(principal, role.permissions);
       return write(id, async (tx) => {
         const updated = await store.update(tx, id, patch);
-        await audit.insert(tx, {
+        await audit.record(tx, {
           actor: principal.actor,
           action: 'role.updated',
           targetType: 'role',
@@ -150,7 +150,7 @@ export function createRoleService({ storage, store, audit, permissions, users }:
       requireHolding(principal, role.permissions);
       await write(id, async (tx) => {
         await store.delete(tx, id);
-        await audit.insert(tx, {
+        await audit.record(tx, {
           actor: principal.actor,
           action: 'role.deleted',
           targetType: 'role',
@@ -189,7 +189,7 @@ export function createRoleService({ storage, store, audit, permissions, users }:
       const user = await users.get(userId);
       await write(roleId, async (tx) => {
         if (!(await store.addUser(tx, roleId, userId))) return;
-        await audit.insert(tx, {
+        await audit.record(tx, {
           actor: principal.actor,
           action: 'role.assigned',
           targetType: 'user',
@@ -206,7 +206,7 @@ export function createRoleService({ storage, store, audit, permissions, users }:
       const user = await users.get(userId);
       await write(roleId, async (tx) => {
         if (!(await store.removeUser(tx, roleId, userId))) return;
-        await audit.insert(tx, {
+        await audit.record(tx, {
           actor: principal.actor,
           action: 'role.unassigned',
           targetType: 'user',

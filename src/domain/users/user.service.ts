@@ -7,7 +7,7 @@ import type { Page } from '../../lib/pagination.ts';
 import type { PasswordHasher } from '../../lib/passwords.ts';
 import type { AccessService } from '../access/access.service.ts';
 import { canActOnUser, type Principal } from '../access/principal.ts';
-import type { AuditStore } from '../audit/audit.store.ts';
+import type { AuditService } from '../audit/audit.service.ts';
 import { userError } from './user.errors.ts';
 import type { CreateUser, ListUsers, Password, UpdateUser, User } from './user.schema.ts';
 import type { UserStore } from './user.store.ts';
@@ -15,7 +15,7 @@ import type { UserStore } from './user.store.ts';
 export interface UserServiceDeps {
   storage: Storage;
   store: UserStore;
-  audit: AuditStore;
+  audit: AuditService;
   access: AccessService;
   passwords: PasswordHasher;
   clock: Clock;
@@ -58,7 +58,7 @@ export function createUserService({ storage, store, audit, access, passwords, cl
     try {
       return await storage.transaction(async (tx) => {
         const user = await store.update(tx, id, patch);
-        await audit.insert(tx, { actor: principal.actor, action, targetType: 'user', targetId: id, details });
+        await audit.record(tx, { actor: principal.actor, action, targetType: 'user', targetId: id, details });
         return user;
       });
     } catch (err) {
@@ -85,7 +85,7 @@ export function createUserService({ storage, store, audit, access, passwords, cl
             isActive: input.isActive ?? true,
             isSuperuser: input.isSuperuser ?? false,
           });
-          await audit.insert(tx, {
+          await audit.record(tx, {
             actor: principal.actor,
             action: 'user.created',
             targetType: 'user',
@@ -154,7 +154,7 @@ export function createUserService({ storage, store, audit, access, passwords, cl
       try {
         await storage.transaction(async (tx) => {
           await store.delete(tx, id);
-          await audit.insert(tx, {
+          await audit.record(tx, {
             actor: principal.actor,
             action: 'user.deleted',
             targetType: 'user',

@@ -1,6 +1,7 @@
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { Services } from '../../container.ts';
+import { operatorPrincipal } from '../../domain/access/principal.ts';
 import { errorBoundary } from '../middleware/error-boundary.ts';
 import { requestContext } from '../middleware/request-context.ts';
 import { createAdminRouter } from './admin-api.ts';
@@ -19,9 +20,8 @@ export const ACTOR_HEADER = 'x-gatehouse-actor';
  * what the CLI says it is (`cli:alice`).
  */
 export const localOperator: Authenticate = (ctx) => {
-  const claimed = ctx.get(ACTOR_HEADER);
-  const actor = /^cli:[\w.@-]{1,64}$/.test(claimed) ? claimed : 'cli:unknown';
-  return { actor, isSuperuser: true, permissions: new Set() };
+  const claimed = /^cli:([\w.@-]{1,64})$/.exec(ctx.get(ACTOR_HEADER))?.[1];
+  return operatorPrincipal(claimed ?? 'unknown');
 };
 
 /**

@@ -1,7 +1,10 @@
 import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type { ZodType, z } from 'zod';
+import { holds, type Principal } from '../../domain/access/principal.ts';
 import { AppError } from '../../lib/app-error.ts';
+
+export type { Principal };
 
 /**
  * An admin API route, declared as data (STYLE.md §2): its method and path, the permission it
@@ -13,14 +16,6 @@ import { AppError } from '../../lib/app-error.ts';
  * nothing the schema does not name (a digest, a secret) can leave by accident. The same
  * declarations are the OpenAPI document.
  */
-export interface Principal {
-  /** who acts, as audit records name them: `cli:alice`, `user:usr_…` */
-  actor: string;
-  isSuperuser: boolean;
-  /** permission codenames held (all of them for a superuser) */
-  permissions: ReadonlySet<string>;
-}
-
 declare module 'koa' {
   interface DefaultState {
     /** who the request acts as, set by the surface that authenticated it */
@@ -79,7 +74,7 @@ function guarded(route: AnyRoute) {
   return async function guardedRoute(ctx: Context, _next: Next): Promise<void> {
     const principal = ctx.state.principal;
     if (!principal) throw new AppError('auth.unauthenticated', 'authentication required', { status: 401 });
-    if (!principal.isSuperuser && !principal.permissions.has(route.permission)) {
+    if (!holds(principal, route.permission)) {
       throw new AppError('auth.forbidden', `this needs the permission ${route.permission}`, { status: 403 });
     }
     const input = {
