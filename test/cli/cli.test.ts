@@ -357,6 +357,32 @@ describe('gatehouse CLI while a server runs', { timeout: 60_000 }, () => {
     expect(decodeProtectedHeader(issued.body.access_token as string).kid).toBe(newActive.find((k) => k.alg === 'ES256')?.kid);
   });
 
+  it('keys revoke KID: the running server drops the key from the JWKS at once and signs with a replacement; repeating it changes nothing', async () => {
+    const signing = (await server.services.signingKeys.list()).find((k) => k.state === 'active' && k.alg === 'ES256');
+    expect(signing).toBeDefined();
+    const kid = signing?.kid as string;
+
+    const revoked = await runCliJson<{ revoked: WireKey; changed: boolean; replacements: WireKey[] }>(
+      ['keys', 'revoke', kid, '--json'],
+      server.env,
+    );
+    expect(revoked.changed).toBe(true);
+    expect(revoked.revoked.state).toBe('revoked');
+    expect(revoked.replacements.map((k) => k.alg)).toEqual(['ES256']);
+    const jwks = (await (await fetch(`${server.url}/.well-known/jwks.json`)).json()) as { keys: Array<{ kid: string }> };
+    expect(jwks.keys.map((k) => k.kid)).not.toContain(kid);
+    expect(jwks.keys.map((k) => k.kid)).toContain(revoked.replacements[0]?.kid);
+
+    const again = await cli('keys', 'revoke', '--kid', kid);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toMatch(/already revoked .*nothing changed/);
+  });
+
+  it('keys revoke with an unknown kid exits 1 naming it, and with no kid exits 2', async () => {
+    expectOneLineError(await cli('keys', 'revoke', 'no-such-kid'), 1, /no signing key has this kid/);
+    expectOneLineError(await cli('keys', 'revoke'), 2, /a KID is required/);
+  });
+
   it.skipIf(TEST_DB !== 'pglite')('on PGlite carries out commands in the server through $DATA_DIR/gatehouse.sock (mode 0600)', async () => {
     const socket = join(server.db.dataDir, 'gatehouse.sock');
     const stat = statSync(socket);
