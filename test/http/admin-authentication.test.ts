@@ -15,6 +15,7 @@ import {
   uniqueName,
 } from '../support/admin-http.ts';
 import { makeClient } from '../support/fixtures.ts';
+import { manualClock } from '../support/identity.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { countStatements } from '../support/statements.ts';
 import { basicTokenRequest, type RawResponse, send } from '../support/tokens.ts';
@@ -312,5 +313,28 @@ describe('Basic (username and password)', () => {
     const user = await makeUser(server.services, { password });
     await server.services.users.deactivate({ userId: null, isSuperuser: true, permissions: new Set(), actor: 'test' }, user.id);
     expectProblem(await call(server, 'GET', '/api/v1/me', { auth: basicAuth(user.username, password) }), 401, 'auth.invalid_credentials');
+  });
+});
+
+describe('expiry', () => {
+  let timed: TestServer;
+  const clock = manualClock();
+  beforeAll(async () => {
+    timed = await startTestServer({ env: { ...CHEAP_PASSWORDS }, clock });
+  });
+  afterAll(() => timed?.close());
+
+  it('an API token is refused the moment it expires [Token]', async () => {
+    const user = await makeUser(timed.services, { permissions: ['view_user'] });
+    const { secret } = await makeToken(timed.services, user.id, { expiresInSeconds: 60 });
+    const me = await call(timed, 'GET', '/api/v1/me', { auth: tokenAuth(secret) });
+    expect(me.status, me.text).toBe(200);
+    expect(me.json?.credential).toMatchObject({ expires_at: new Date(clock.now().getTime() + 60_000).toISOString() });
+    clock.advance(59);
+    expect((await call(timed, 'GET', '/api/v1/me', { auth: tokenAuth(secret) })).status).toBe(200);
+    clock.advance(1);
+    const expired = await call(timed, 'GET', '/api/v1/me', { auth: tokenAuth(secret) });
+    expect(expired.status).toBe(401);
+    expect(expired.json?.code).toBe('auth.invalid_token');
   });
 });
