@@ -64,7 +64,7 @@ async function describeCaller(access: Pick<AccessService, 'effectivePermissions'
         ...base,
         credential: { type: 'bearer', scope: credential.scope, client_id: credential.clientId, expires_at: iso(credential.expiresAt) },
         application: credential.applicationId ? { id: credential.applicationId, client_id: credential.clientId } : null,
-        read_only: credential.scope !== '' && !credential.scope.split(' ').includes('write'),
+        read_only: credential.readOnly,
       };
     case 'basic':
       return { ...base, credential: { type: 'basic' } };

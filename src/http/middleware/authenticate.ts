@@ -60,6 +60,8 @@ export type Credential =
       userId: string | null;
       applicationId: string | null;
       scope: string;
+      /** the scope lacks `write`: read-only, like an API token's `read` scope */
+      readOnly: boolean;
       expiresAt: Date | null;
     }
   | { kind: 'basic'; userId: string }
@@ -158,11 +160,21 @@ export function createHttpAuthenticator(deps: HttpAuthenticatorDeps) {
         userId: null,
         applicationId: client.id,
         scope: scopes.join(' '),
+        readOnly,
         expiresAt,
       };
     } else {
       principal = await deps.access.principalFor(sub);
-      credential = { kind: 'bearer', subject: 'user', clientId, userId: sub, applicationId: null, scope: scopes.join(' '), expiresAt };
+      credential = {
+        kind: 'bearer',
+        subject: 'user',
+        clientId,
+        userId: sub,
+        applicationId: null,
+        scope: scopes.join(' '),
+        readOnly,
+        expiresAt,
+      };
     }
     if (!principal) throw refused();
     if (readOnly) principal = { ...principal, isSuperuser: false, permissions: narrow(principal.permissions, { scope: 'read' }) };
