@@ -39,6 +39,12 @@ export function checkBars(run) {
       .map((r) => ({ what: r.target, value: ratio(r.rps, base('cc-basic')), min: 0.8, unit: 'x' })),
   );
   bar(
+    'GET /api/v1/me and POST /api/v1/access-check (Token auth): >= 0.8x baseline client-credentials rate',
+    gatehouse
+      .filter((r) => r.scenario === 'me-token' || r.scenario === 'access-check')
+      .map((r) => ({ what: `${r.target} ${r.scenario}`, value: ratio(r.rps, base('cc-basic')), min: 0.8, unit: 'x' })),
+  );
+  bar(
     'JWKS and discovery: >= 2x baseline client-credentials rate',
     gatehouse
       .filter((r) => r.scenario === 'jwks' || r.scenario === 'discovery')

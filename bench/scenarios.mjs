@@ -1,7 +1,8 @@
 // The benchmark's scenarios. Adding one is adding an entry: an id, a label, and `request(server,
 // prepared)` giving the HTTP request to repeat (several `bodies` are cycled). `prepare(server, n)`
 // runs once per server before the load, outside the measurement (fetching tokens to introspect…).
-// `server` is what targets.mjs started: { url, client: { id, secret }, apis: { jwt, opaque } }.
+// `server` is what targets.mjs started: { url, client: { id, secret }, apis: { jwt, opaque }, apiToken }
+// (`apiToken`: a secret declared through AUTH_TOKENS, Gatehouse targets only).
 // `unsupported` names targets that cannot serve a scenario at all, and why; they show it instead
 // of a figure (the bare library answers 400 to JWT introspection and revocation).
 
@@ -70,6 +71,9 @@ const floodOf = (credentials) => ({
 
 const FLOOD_UNSUPPORTED = { baseline: 'a flood is measured against the same server without it (legitimate rate kept)' };
 
+/** Issue 10: the admin API has no counterpart in the bare library; its bar is the library's client-credentials rate. */
+const ADMIN_API_UNSUPPORTED = { baseline: 'oidc-provider has no admin API (the bar compares with its client-credentials rate)' };
+
 export const SCENARIOS = [
   {
     id: 'cc-basic',
@@ -135,6 +139,24 @@ export const SCENARIOS = [
     unsupported: FLOOD_UNSUPPORTED,
     request: legitimate,
     flood: (s) => floodOf(() => ({ client_id: s.client.id, client_secret: `ghcs_${madeUp(32)}` })),
+  },
+  // Issue 10: who am I, and may I, with an API token (declared through AUTH_TOKENS).
+  {
+    id: 'me-token',
+    label: 'GET /api/v1/me, Token auth',
+    unsupported: ADMIN_API_UNSUPPORTED,
+    request: (s) => ({ path: '/api/v1/me', method: 'GET', headers: { authorization: `Token ${s.apiToken}` } }),
+  },
+  {
+    id: 'access-check',
+    label: 'POST /api/v1/access-check, Token auth',
+    unsupported: ADMIN_API_UNSUPPORTED,
+    request: (s) => ({
+      path: '/api/v1/access-check',
+      method: 'POST',
+      headers: { authorization: `Token ${s.apiToken}`, 'content-type': 'application/json' },
+      bodies: [JSON.stringify({ permissions: ['add_mediasource', 'view_user', 'delete_user'] })],
+    }),
   },
   { id: 'jwks', label: 'JWKS', request: () => ({ path: '/.well-known/jwks.json', method: 'GET' }) },
   { id: 'discovery', label: 'discovery document', request: () => ({ path: '/.well-known/openid-configuration', method: 'GET' }) },

@@ -106,7 +106,7 @@ function cli(args, env) {
   return result.stdout;
 }
 
-/** Registers a JWT API, an opaque-token API and one client granted both, through the CLI. */
+/** Registers a JWT API, an opaque-token API and one client granted both, through the CLI (the API token comes from AUTH_TOKENS). */
 function seed(env, runId) {
   const apis = { jwt: `https://jwt.bench.test/${runId}`, opaque: `https://opaque.bench.test/${runId}` };
   cli(['apis', 'create', '--identifier', apis.jwt, '--name', 'Bench JWT API', '--scopes', 'read,write'], env);
@@ -161,6 +161,10 @@ async function startGatehouse(target, workDir, database) {
   };
   const logFile = join(workDir, `${target.id}.log`);
   const runId = randomBytes(4).toString('hex');
+  // An API token declared at start-up (AUTH_TOKENS' documented use): the admin API scenarios
+  // authenticate with it. Its user, codenames and token are created on the first start.
+  const apiToken = randomBytes(32).toString('base64url');
+  env.AUTH_TOKENS = `bench:${apiToken}:view_user&add_mediasource`;
 
   // First start on an empty database: migrations and key generation. Seeded through the CLI while
   // it runs, then restarted: the measured server is a restarted one, as in production.
@@ -182,6 +186,7 @@ async function startGatehouse(target, workDir, database) {
     readyMs,
     firstReadyMs,
     ...seeded,
+    apiToken,
     async stop() {
       await stopChild(child);
       rmSync(dataDir, { recursive: true, force: true });

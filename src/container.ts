@@ -36,8 +36,11 @@ import { createTokenRevocationService } from './domain/token-revocations/token-r
 import { createTokenRevocationStore } from './domain/token-revocations/token-revocation.store.ts';
 import { createUserService } from './domain/users/user.service.ts';
 import { createUserStore } from './domain/users/user.store.ts';
+import { adminApiAudience, createAdminSurface } from './http/admin/admin-surface.ts';
 import { createApp } from './http/app.ts';
 import { type ClientAuthThrottle, createClientAuthThrottle } from './http/client-auth-throttle.ts';
+import { createHttpAuthenticator } from './http/middleware/authenticate.ts';
+import { createPasswordThrottle, type PasswordThrottle } from './http/password-throttle.ts';
 import { createProviderSlot, type ProviderSlot } from './http/provider-slot.ts';
 import type { Clock } from './lib/clock.ts';
 import { createPasswordHasher } from './lib/passwords.ts';
@@ -72,6 +75,8 @@ export interface Web {
   keyRing: LiveKeyRing;
   provider: ProviderSlot;
   throttle: ClientAuthThrottle | null;
+  /** failed password sign-ins (HTTP Basic on the admin API); null when both limits are off */
+  passwordThrottle: PasswordThrottle | null;
   /** whether the server is shutting down (readiness answers 503 then) */
   setShuttingDown(): void;
 }
@@ -180,11 +185,13 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
     const provider = createProviderSlot(buildProvider(providerDeps, ring.current()));
     ring.onChange((next) => provider.replace(buildProvider(providerDeps, next)));
 
-    const throttle = createClientAuthThrottle({
-      config: config.clientAuthThrottle,
-      // PostgreSQL: counts shared by every instance on the database. PGlite: one process owns it.
-      store: db.kind === 'postgres' ? { kind: 'postgres', query: (text, values) => db.sql(text, values) } : { kind: 'memory' },
-    });
+    // PostgreSQL: counts shared by every instance on the database. PGlite: one process owns it.
+    const throttleStore =
+      db.kind === 'postgres'
+        ? { kind: 'postgres' as const, query: (text: string, values: unknown[]) => db.sql(text, values) }
+        : { kind: 'memory' as const };
+    const throttle = createClientAuthThrottle({ config: config.clientAuthThrottle, store: throttleStore });
+    const passwordThrottle = createPasswordThrottle({ config: config.passwordThrottle, store: throttleStore });
     const inspector = createTokenInspector({
       issuer: config.issuer,
       applications,
@@ -194,6 +201,21 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
       provider: () => provider.current,
       keyRing: ring.current,
       clock,
+    });
+    const authenticator = createHttpAuthenticator({
+      audience: adminApiAudience(config.issuer),
+      apiTokens,
+      access,
+      users,
+      applications,
+      inspector,
+      passwordThrottle,
+    });
+    const adminSurface = createAdminSurface({
+      issuer: config.issuer,
+      services,
+      authenticator,
+      bodyLimitBytes: config.requestBodyLimitBytes,
     });
     let shuttingDown = false;
     const app = createApp({
@@ -210,6 +232,7 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
       ...(config.tokenFastPath ? { tokenFastPath: { signer: createJwtSigner(ring.current), clock } } : {}),
       isShuttingDown: () => shuttingDown,
       clientAuthThrottle: throttle,
+      adminSurface,
       readiness: [
         { name: 'database', check: async () => (await db.sql('SELECT 1', [])).length === 1 },
         { name: 'migrations', check: async () => (await pendingMigrations(db)).length === 0 },
@@ -221,6 +244,7 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
       keyRing: ring,
       provider,
       throttle,
+      passwordThrottle,
       setShuttingDown: () => {
         shuttingDown = true;
       },

@@ -23,6 +23,8 @@ export interface Config {
   tokenFastPath: boolean;
   workers: number;
   clientAuthThrottle: ClientAuthThrottleConfig;
+  /** limits on failed password sign-ins (http/password-throttle.ts) */
+  passwordThrottle: PasswordThrottleConfig;
   branding: BrandingConfig;
   /** argon2id parameters of password hashes (lib/passwords.ts) */
   passwordHash: PasswordHashConfig;
@@ -52,6 +54,15 @@ export interface BrandingConfig {
 export interface ClientAuthThrottleConfig {
   maxFailuresPerClientPerMinute: number;
   maxFailuresPerIpPerMinute: number;
+  blockSeconds: number;
+  maxBlockSeconds: number;
+}
+
+/** Limits on failed password sign-ins (http/password-throttle.ts); a limit of 0 is off. */
+export interface PasswordThrottleConfig {
+  maxFailuresPerAccount: number;
+  maxFailuresPerIp: number;
+  windowSeconds: number;
   blockSeconds: number;
   maxBlockSeconds: number;
 }
@@ -91,6 +102,13 @@ function crossIssues(env: Partial<Env>, hasDatabaseUrl: boolean): string[] {
     env.CLIENT_AUTH_MAX_BLOCK_SECONDS < env.CLIENT_AUTH_BLOCK_SECONDS
   ) {
     issues.push('CLIENT_AUTH_MAX_BLOCK_SECONDS: must not be less than CLIENT_AUTH_BLOCK_SECONDS');
+  }
+  if (
+    env.PASSWORD_BLOCK_SECONDS !== undefined &&
+    env.PASSWORD_MAX_BLOCK_SECONDS !== undefined &&
+    env.PASSWORD_MAX_BLOCK_SECONDS < env.PASSWORD_BLOCK_SECONDS
+  ) {
+    issues.push('PASSWORD_MAX_BLOCK_SECONDS: must not be less than PASSWORD_BLOCK_SECONDS');
   }
   if (
     env.PASSWORD_HASH_MEMORY_KIB !== undefined &&
@@ -169,6 +187,13 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
       maxFailuresPerIpPerMinute: env.CLIENT_AUTH_MAX_FAILURES_PER_IP_PER_MINUTE,
       blockSeconds: env.CLIENT_AUTH_BLOCK_SECONDS,
       maxBlockSeconds: env.CLIENT_AUTH_MAX_BLOCK_SECONDS,
+    }),
+    passwordThrottle: Object.freeze({
+      maxFailuresPerAccount: env.PASSWORD_MAX_FAILURES_PER_ACCOUNT,
+      maxFailuresPerIp: env.PASSWORD_MAX_FAILURES_PER_IP,
+      windowSeconds: env.PASSWORD_FAILURE_WINDOW_SECONDS,
+      blockSeconds: env.PASSWORD_BLOCK_SECONDS,
+      maxBlockSeconds: env.PASSWORD_MAX_BLOCK_SECONDS,
     }),
     branding: Object.freeze({
       productName: env.PRODUCT_NAME,

@@ -133,6 +133,47 @@ export const EnvSchema = z.object({
     .max(86400)
     .default(3600)
     .describe('Longest block of a client id or IP for failed client authentications (the doubling stops here).'),
+  PASSWORD_MAX_FAILURES_PER_ACCOUNT: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(10_000)
+    .default(10)
+    .describe(
+      'Failed password sign-ins (HTTP Basic on the admin API; the sign-in page later) allowed per presented username per PASSWORD_FAILURE_WINDOW_SECONDS, counted alike for unknown and existing accounts; past half of it failures are answered more slowly, the next one past it starts a block (429 with `Retry-After`) during which even the right password is refused, except from an address the account signed in from successfully in the last 20 days. Counted across all instances. `0` turns this limit off.',
+    ),
+  PASSWORD_MAX_FAILURES_PER_IP: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .default(100)
+    .describe(
+      'Failed password sign-ins allowed per client IP (an IPv6 /64; see TRUST_PROXY) per PASSWORD_FAILURE_WINDOW_SECONDS, whatever the usernames; past it every password sign-in from that address is refused until the block ends. `0` turns this limit off.',
+    ),
+  PASSWORD_FAILURE_WINDOW_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(10)
+    .max(86400)
+    .default(900)
+    .describe('The window in which failed password sign-ins are counted (fixed windows).'),
+  PASSWORD_BLOCK_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(86400)
+    .default(60)
+    .describe(
+      'How long an account or IP over its password failure limit is refused. Each further block within a day doubles it, up to PASSWORD_MAX_BLOCK_SECONDS.',
+    ),
+  PASSWORD_MAX_BLOCK_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(86400)
+    .default(900)
+    .describe('Longest block of an account or IP for failed password sign-ins (the doubling stops here).'),
   PRODUCT_NAME: z
     .string()
     .trim()

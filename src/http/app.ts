@@ -1,5 +1,5 @@
 import Router from '@koa/router';
-import Koa from 'koa';
+import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { createOutageLog } from '../db/errors.ts';
 import type { ApiResourceService } from '../domain/api-resources/api-resource.service.ts';
@@ -37,6 +37,8 @@ export interface AppDeps {
   isShuttingDown: () => boolean;
   /** limits on failed client authentication; null when both limits are off */
   clientAuthThrottle?: ClientAuthThrottle | null;
+  /** the admin API (`/api/v1`) and AuthZEN endpoints behind HTTP authentication (admin/admin-surface.ts) */
+  adminSurface?: Middleware;
 }
 
 /**
@@ -79,6 +81,7 @@ export function createApp(deps: AppDeps): Koa {
       }),
     );
   }
+  if (deps.adminSurface) app.use(deps.adminSurface);
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));
   app.use(normalizeProtocolErrors(deps.issuer, { onUnavailable }));

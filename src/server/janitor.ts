@@ -10,9 +10,12 @@ const JANITOR_INTERVAL_MS = 10 * 60 * 1000;
  */
 export function startJanitor({ services, db, log }: Container, web: Web): () => void {
   const timer = setInterval(() => {
-    Promise.all([services.artifacts.deleteExpired(), services.revocations.purgeExpired(), web.throttle?.purgeExpired()]).catch((err) =>
-      log.warn({ err }, 'purging expired rows failed'),
-    );
+    Promise.all([
+      services.artifacts.deleteExpired(),
+      services.revocations.purgeExpired(),
+      // Both throttles share one table: either purge clears it (the password throttle may run alone).
+      (web.throttle ?? web.passwordThrottle)?.purgeExpired(),
+    ]).catch((err) => log.warn({ err }, 'purging expired rows failed'));
     if (db.kind === 'postgres') {
       services.artifacts
         .sealLegacyRows()

@@ -7,7 +7,7 @@ import { RoleChanged } from '../roles/role.changes.ts';
 import { UserChanged } from '../users/user.changes.ts';
 import type { AccessStore } from './access.store.ts';
 import { narrow } from './narrow.ts';
-import { check, type Principal } from './principal.ts';
+import { type AccessDecision, check, holds, type Principal } from './principal.ts';
 
 /** What a user may do, computed in one place (this service) and used by every check and token. */
 export interface EffectivePermissions {
@@ -167,6 +167,32 @@ export function createAccessService({ storage, store, bus, cacheSize = 10_000, m
 
     /** Which of `codenames` the principal holds (access-check, AuthZEN evaluation). */
     check,
+
+    /**
+     * Which of `codenames` the principal holds as codenames of the API `apiIdentifier`: a codename
+     * that does not belong to that API is denied, even to a superuser (the question is about that
+     * API's permissions). Without an API, `check`. Costs no query once the API's codenames are cached.
+     */
+    async checkForApi(principal: Principal, codenames: readonly string[], apiIdentifier?: string): Promise<AccessDecision> {
+      if (apiIdentifier === undefined) return check(principal, codenames);
+      const ofApi = await codenamesOfApi(apiIdentifier);
+      const granted: string[] = [];
+      const denied: string[] = [];
+      for (const codename of new Set(codenames)) (ofApi.has(codename) && holds(principal, codename) ? granted : denied).push(codename);
+      return { granted, denied };
+    },
+
+    /**
+     * The principal of an application acting for itself (a client-credentials access token): the
+     * codenames granted to the application, no user, never a superuser. Audit records name it
+     * `application:<client_id>`.
+     */
+    async principalForApplication(application: { id: string; clientId: string }): Promise<Principal> {
+      const granted = await applicationCodenames.getOrLoad(application.id, async () =>
+        (await store.findApplicationCodenames(storage.db, application.id)).sort(),
+      );
+      return { userId: null, isSuperuser: false, permissions: new Set(granted), actor: `application:${application.clientId}` };
+    },
 
     /** An API token's permissions: its user's, narrowed by scope and explicit codenames. */
     narrow,

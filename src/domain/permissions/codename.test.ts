@@ -27,11 +27,12 @@ describe('permission codenames', () => {
     expect(Codename.safeParse(c).success).toBe(false);
   });
 
-  it('declares the admin codenames of every model and view_activity', () => {
-    expect(BUILT_IN_PERMISSIONS).toHaveLength(29);
+  it('declares the admin codenames of every model, view_activity and view_access', () => {
+    expect(BUILT_IN_PERMISSIONS).toHaveLength(30);
     for (const model of ['application', 'user', 'role', 'permission', 'token', 'organization', 'api'])
       for (const action of ['view', 'add', 'change', 'delete']) expect(BUILT_IN_CODENAMES.has(`${action}_${model}`)).toBe(true);
     expect(BUILT_IN_CODENAMES.has('view_activity')).toBe(true);
+    expect(BUILT_IN_CODENAMES.has('view_access')).toBe(true);
     for (const p of BUILT_IN_PERMISSIONS) expect(isCodename(p.codename)).toBe(true);
   });
 

@@ -41,6 +41,8 @@ export const BUILT_IN_PERMISSIONS: ReadonlyArray<{ codename: string; name: strin
     BUILT_IN_ACTIONS.map((action) => ({ codename: `${action}_${model}`, name: `Can ${action} ${MODEL_NAMES[model]}` })),
   ),
   { codename: 'view_activity', name: 'Can view activity (audit events)' },
+  // AuthZEN evaluations (http/routes/authzen.ts): a PEP may ask about subjects other than itself.
+  { codename: 'view_access', name: "Can view other users' and applications' access decisions" },
 ]);
 
 export const BUILT_IN_CODENAMES: ReadonlySet<string> = new Set(BUILT_IN_PERMISSIONS.map((p) => p.codename));

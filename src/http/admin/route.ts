@@ -42,8 +42,11 @@ export interface RouteDef<P extends ZodType, Q extends ZodType, B extends ZodTyp
   /** @koa/router syntax, relative to the API's base: `/applications/:id` */
   path: string;
   summary: string;
-  /** the codename the caller must hold (superusers hold every one) */
-  permission: string;
+  /**
+   * the codename the caller must hold (superusers hold every one); null: any authenticated caller,
+   * for routes about the caller itself (`/me`, `/access-check`)
+   */
+  permission: string | null;
   params?: P;
   query?: Q;
   body?: B;
@@ -74,7 +77,7 @@ function guarded(route: AnyRoute) {
   return async function guardedRoute(ctx: Context, _next: Next): Promise<void> {
     const principal = ctx.state.principal;
     if (!principal) throw new AppError('auth.unauthenticated', 'authentication required', { status: 401 });
-    if (!holds(principal, route.permission)) {
+    if (route.permission !== null && !holds(principal, route.permission)) {
       throw new AppError('auth.forbidden', `this needs the permission ${route.permission}`, { status: 403 });
     }
     const input = {
