@@ -120,8 +120,9 @@ function apiCreateBody(v: FlagValues) {
 
 const CLIENT_CREATE_FLAGS = {
   name: 'name',
+  user: 'user',
   client_type: 'type',
-  grant_types: 'grant-types',
+  authorization_grant_type: 'grant-types',
   apis: 'api',
   redirect_uris: 'redirect-uri',
   allowed_origins: 'allowed-origin',
@@ -135,12 +136,20 @@ function clientCreateBody(v: FlagValues) {
   const apis = (v.api as string[] | undefined) ?? [];
   if (scopes && apis.length === 0) throw new UsageError('--scopes needs at least one --api');
   if (v.introspect && apis.length === 0) throw new UsageError('--introspect needs at least one --api: the right is given per API');
+  const grantTypes = list(v['grant-types']) ?? ['client_credentials'];
+  if (grantTypes.length !== 1) {
+    // Several used to be accepted: say which the server lacks, as it would for one.
+    const unserved = grantTypes.find((g) => !(SERVED_GRANT_TYPES as readonly string[]).includes(g));
+    if (unserved)
+      throw new UsageError(`this server does not serve the ${unserved} grant; it serves: ${SERVED_GRANT_TYPES.join(', ')}`);
+    throw new UsageError('--grant-types: give exactly one grant type (the authorization_grant_type)');
+  }
   return checked(
-    CreateApplicationWire,
+    CreateApplicationWire.omit({ user: true }),
     {
       name: v.name,
       client_type: v.type,
-      grant_types: list(v['grant-types']),
+      authorization_grant_type: grantTypes[0],
       apis: apis.map((identifier) => ({ identifier, scopes, ...(v.introspect ? { introspect: true } : {}) })),
       redirect_uris: (v['redirect-uri'] as string[] | undefined) ?? [],
       allowed_origins: origins(v) ?? [],
@@ -175,19 +184,57 @@ function kidOf(v: FlagValues): string {
   if (typeof v.kid !== 'string' || v.kid === '') throw new UsageError("a KID is required: 'gatehouse keys revoke KID'");
   return v.kid;
 }
-const query = (params: Record<string, string>) => `?${new URLSearchParams(params).toString()}`;
+export const query = (params: Record<string, string | undefined>) => {
+  const defined = Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined);
+  return defined.length ? `?${new URLSearchParams(defined).toString()}` : '';
+};
+
+interface Page<T> {
+  count: number;
+  next: string | null;
+  results: T[];
+}
+
+/** Every item of a list, page after page (a command prints the whole list, as an array with --json). */
+export async function everyItem<T>(call: AdminCall, path: string, params: Record<string, string | undefined> = {}): Promise<T[]> {
+  const items: T[] = [];
+  for (let page = 1; ; page++) {
+    const answer = await call<Page<T>>({ method: 'GET', path: `${path}${query({ ...params, page: String(page), page_size: '200' })}` });
+    items.push(...answer.results);
+    if (!answer.next || answer.results.length === 0) return items;
+  }
+}
+
+/** The first item of a filtered list, or undefined. */
+export async function firstItem<T>(call: AdminCall, path: string, params: Record<string, string>): Promise<T | undefined> {
+  return (await call<Page<T>>({ method: 'GET', path: `${path}${query({ ...params, page_size: '1' })}` })).results[0];
+}
 
 /** The application with this client_id, through the admin API (which names objects by `id`). */
 async function applicationByClientId(call: AdminCall, clientId: string): Promise<ApplicationWire> {
-  const [found] = await call<ApplicationWire[]>({ method: 'GET', path: `/applications${query({ client_id: clientId })}` });
+  const found = await firstItem<ApplicationWire>(call, '/applications', { client_id: clientId });
   if (!found) throw new AppError('application.not_found', 'no application has this client_id', { status: 404, details: { clientId } });
   return found;
 }
 
 async function apiByIdentifier(call: AdminCall, identifier: string): Promise<ApiWire> {
-  const [found] = await call<ApiWire[]>({ method: 'GET', path: `/apis${query({ identifier })}` });
+  const found = await firstItem<ApiWire>(call, '/apis', { identifier });
   if (!found) throw new AppError('api.not_found', 'no API has this identifier', { status: 404, details: { identifier } });
   return found;
+}
+
+/**
+ * The account that owns what the operator registers without naming an owner (`clients create`
+ * without --user): a user without a password (nobody signs in as it), created on first use.
+ */
+export const OPERATOR_ACCOUNT = 'gatehouse-operator';
+
+/** The id of the user named `username`; the operator account is created when missing. */
+export async function userIdByName(call: AdminCall, username: string): Promise<string> {
+  const found = await firstItem<{ id: string }>(call, '/users', { username });
+  if (found) return found.id;
+  if (username === OPERATOR_ACCOUNT) return (await call<{ id: string }>({ method: 'POST', path: '/users', body: { username } })).id;
+  throw new AppError('user.not_found', 'no user has this username', { status: 404, details: { username } });
 }
 
 function printApplicationWithSecret(result: unknown, asJson: boolean, verb: string): string {
@@ -239,7 +286,7 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'list registered APIs',
     readOnly: true,
     options: { json: JSON_FLAG },
-    run: (_v, call) => call({ method: 'GET', path: '/apis' }),
+    run: (_v, call) => everyItem(call, '/apis'),
     print: (result, asJson) => {
       const apis = result as ApiWire[];
       if (asJson) return json(apis);
@@ -283,7 +330,7 @@ export const COMMANDS: CommandSpec[] = [
       'grant-types': {
         type: 'string',
         value: 'LIST',
-        description: `comma-separated grant types the server serves: ${SERVED_GRANT_TYPES.join(', ')} (default client_credentials)`,
+        description: `its grant type (authorization_grant_type), one the server serves: ${SERVED_GRANT_TYPES.join(', ')} (default client_credentials)`,
       },
       api: { type: 'string', multiple: true, value: 'URI', description: 'an API it may request tokens for' },
       scopes: {
@@ -299,11 +346,20 @@ export const COMMANDS: CommandSpec[] = [
         value: 'ORIGIN',
         description: 'a browser origin (https://host[:port]) that may call the token endpoint (CORS; none by default); or a comma list',
       },
+      user: {
+        type: 'string',
+        value: 'USERNAME',
+        description: `the user who owns it (default: ${OPERATOR_ACCOUNT}, an account without a password, created on first use)`,
+      },
       json: JSON_FLAG,
     },
     flagFor: CLIENT_CREATE_FLAGS,
     check: clientCreateBody,
-    run: (v, call) => call({ method: 'POST', path: '/applications', body: clientCreateBody(v) }),
+    async run(v, call) {
+      const body = clientCreateBody(v);
+      const user = await userIdByName(call, (v.user as string | undefined) ?? OPERATOR_ACCOUNT);
+      return call({ method: 'POST', path: '/applications', body: { ...body, user } });
+    },
     print: (result, asJson) => printApplicationWithSecret(result, asJson, 'Created'),
   },
   {
@@ -312,7 +368,7 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'list applications (never their secrets)',
     readOnly: true,
     options: { json: JSON_FLAG },
-    run: (_v, call) => call({ method: 'GET', path: '/applications' }),
+    run: (_v, call) => everyItem(call, '/applications'),
     print: (result, asJson) => {
       const apps = result as ApplicationWire[];
       if (asJson) return json(apps);
@@ -423,7 +479,7 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'list signing keys and their states',
     readOnly: true,
     options: { json: JSON_FLAG },
-    run: (_v, call) => call({ method: 'GET', path: '/keys' }),
+    run: (_v, call) => everyItem(call, '/keys'),
     print: (result, asJson) => {
       const keys = result as z.infer<typeof KeyWire>[];
       if (asJson) return json(keys);

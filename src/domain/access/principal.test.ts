@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { canActOnUser, check, holds, mayActOnOwn, missingPermissions, operatorPrincipal, type Principal, systemPrincipal } from './principal.ts';
+import {
+  canActOnUser,
+  check,
+  holds,
+  mayActOnOwn,
+  missingPermissions,
+  operatorPrincipal,
+  type Principal,
+  systemPrincipal,
+} from './principal.ts';
 
 const user = (permissions: string[]): Principal => ({
   userId: 'usr_1',

@@ -18,7 +18,10 @@ export const applicationError = defineErrors('application', {
   unknown_owner: { status: 400, message: 'no user has this id' },
   unknown_organization: { status: 400, message: 'no organization has this id' },
   /** a non-superuser gives applications only to themselves or to members of organisations they administer */
-  owner_not_allowed: { status: 403, message: 'you may register applications only for yourself or for members of organizations you administer' },
+  owner_not_allowed: {
+    status: 403,
+    message: 'you may register applications only for yourself or for members of organizations you administer',
+  },
   /** the owner must belong to the organisation, and the caller administer it (or own the application and belong to it) */
   organization_not_allowed: { status: 403, message: 'the application cannot be placed in this organization' },
   introspect_without_api: { status: 400, message: 'the introspect right is given per API: grant the application an API first' },

@@ -1,8 +1,8 @@
 import type { ChangeBus } from '../../db/change-bus.ts';
 import type { Prisma } from '../../db/generated/client.ts';
 import type { Executor } from '../../db/storage.ts';
-import { applicationChanged } from './application.changes.ts';
 import { type PageQuery, pageWindow } from '../../lib/pagination.ts';
+import { applicationChanged } from './application.changes.ts';
 import type {
   ApplicationFilter,
   ApplicationOrder,
@@ -23,10 +23,7 @@ const ORDER: Record<ApplicationOrder, Prisma.ApplicationOrderByWithRelationInput
 function reachWhere(reach: ApplicationReach): Prisma.ApplicationWhereInput {
   if (reach.all) return {};
   const admin = reach.adminOf.length
-    ? [
-        { organizationId: { in: [...reach.adminOf] } },
-        { owner: { memberships: { some: { organizationId: { in: [...reach.adminOf] } } } } },
-      ]
+    ? [{ organizationId: { in: [...reach.adminOf] } }, { owner: { memberships: { some: { organizationId: { in: [...reach.adminOf] } } } } }]
     : [];
   return { OR: [{ ownerUserId: reach.userId }, ...admin] };
 }

@@ -1,5 +1,4 @@
-import type { Storage } from '../../db/storage.ts';
-import type { Executor } from '../../db/storage.ts';
+import type { Executor, Storage } from '../../db/storage.ts';
 import type { Page } from '../../lib/pagination.ts';
 import { auditContext } from './audit.context.ts';
 import type { AuditEvent, ListAuditEvents } from './audit.schema.ts';

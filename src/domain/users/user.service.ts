@@ -134,6 +134,23 @@ export function createUserService({ storage, store, audit, access, passwords, cl
       return mutate(principal, id, 'user.updated', changes, { fields: Object.keys(changes) });
     },
 
+    /**
+     * Changes a user's email, active flag and superuser flag at once (the admin API's PATCH): one
+     * transaction, one audit event naming the fields. Changing the superuser flag takes a superuser.
+     */
+    async change(principal: Principal, id: string, patch: UpdateUser & { isSuperuser?: boolean | undefined }): Promise<User> {
+      if (patch.isSuperuser !== undefined) assertThat(principal.isSuperuser, userError('superuser_required'));
+      const before = await target(principal, id);
+      const changes = {
+        ...(patch.email === undefined ? {} : { email: patch.email }),
+        ...(patch.isActive === undefined ? {} : { isActive: patch.isActive }),
+        ...(patch.isSuperuser === undefined ? {} : { isSuperuser: patch.isSuperuser }),
+      };
+      if (Object.keys(changes).length === 0) return before;
+      const action = Object.keys(changes).length === 1 && patch.isActive === false ? 'user.deactivated' : 'user.updated';
+      return mutate(principal, id, action, changes, { fields: Object.keys(changes) });
+    },
+
     /** Deactivates a user: they can no longer sign in, and their API tokens stop working at once. */
     async deactivate(principal: Principal, id: string): Promise<User> {
       await target(principal, id);

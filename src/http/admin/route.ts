@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
-import { type ZodType, z } from 'zod';
-import { ZodError } from 'zod';
+import { ZodError, type ZodType, z } from 'zod';
 import { holds, mayActOnOwn, type Principal } from '../../domain/access/principal.ts';
 import { AppError } from '../../lib/app-error.ts';
 

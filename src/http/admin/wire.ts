@@ -37,7 +37,10 @@ export function listQuery<const O extends readonly [string, ...string[]], F exte
       .max(MAX_PAGE_SIZE)
       .default(20)
       .meta({ description: `items per page, at most ${MAX_PAGE_SIZE}` }),
-    order_by: z.enum(orderBy).optional().meta({ description: `${orderBy.join(', ')} (a leading - reverses)` }),
+    order_by: z
+      .enum(orderBy)
+      .optional()
+      .meta({ description: `${orderBy.join(', ')} (a leading - reverses)` }),
     ...filters,
   });
 }
