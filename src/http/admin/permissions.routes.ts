@@ -90,7 +90,7 @@ export function permissionRoutes({ permissions }: Pick<Services, 'permissions'>)
       summary: 'Delete a permission: roles and applications lose it',
       permission: 'delete_permission',
       params: ById,
-      status: [204, 400, 401, 403, 404, 412],
+      status: [204, 400, 401, 403, 404, 409, 412],
       current: show,
       async handle({ params, principal }) {
         await permissions.delete(principal, params.id);
