@@ -40,7 +40,7 @@ describe('/api/v1/applications', { timeout: 60_000 }, () => {
 
   const as = (user: { id: string }): Caller => ({ user: user.id });
   const register = async (caller: Caller, body: Record<string, unknown>) =>
-    api.request<App>(caller, 'POST', '/applications', {
+    api.request<App & { code?: string }>(caller, 'POST', '/applications', {
       body: { name: unique('app'), authorization_grant_type: 'client_credentials', ...body },
     });
 
@@ -109,7 +109,11 @@ describe('/api/v1/applications', { timeout: 60_000 }, () => {
     expect(shown.body).not.toHaveProperty('client_secret');
 
     // the machine-to-machine client works as before
-    const token = await postForm(`${api.server.url}/oauth/token`, { grant_type: 'client_credentials' }, { authorization: basicAuth(created.body.client_id, secret) });
+    const token = await postForm(
+      `${api.server.url}/oauth/token`,
+      { grant_type: 'client_credentials' },
+      { authorization: basicAuth(created.body.client_id, secret) },
+    );
     expect(token.status, JSON.stringify(token.body)).toBe(200);
   });
 
@@ -228,7 +232,9 @@ describe('/api/v1/applications', { timeout: 60_000 }, () => {
   });
 
   it('POST /applications/{id}/tokens takes only scope, links the application and acts as the caller; the secret shows once', async () => {
-    const extra = await api.request(as(plain), 'POST', `/applications/${plainApp.id}/tokens`, { body: { scope: 'read', user: outsider.id } });
+    const extra = await api.request(as(plain), 'POST', `/applications/${plainApp.id}/tokens`, {
+      body: { scope: 'read', user: outsider.id },
+    });
     expect(extra.status).toBe(400);
     const created = await api.request<{ id: string; token: string; user: string; application: string; scope: string }>(
       as(plain),

@@ -43,7 +43,11 @@ describe('admin API conventions', { timeout: 60_000 }, () => {
       const path = route.path.replace(/:([A-Za-z_]\w*)/g, '{$1}');
       const operation = res.body.paths[path]?.[route.method];
       expect(operation, `${route.method} ${path}`).toBeDefined();
-      expect(Object.keys(operation?.responses ?? {}).map(Number).sort()).toEqual([...route.status].sort());
+      expect(
+        Object.keys(operation?.responses ?? {})
+          .map(Number)
+          .sort(),
+      ).toEqual([...route.status].sort());
     }
     const count = Object.values(res.body.paths).reduce((n, item) => n + Object.keys(item).length, 0);
     expect(count).toBe(api.routes.length);
@@ -91,7 +95,15 @@ describe('admin API conventions', { timeout: 60_000 }, () => {
     );
     expect(reversed.body.results[0]?.username).toBe(`${prefix}-4`);
 
-    for (const bad of [`page_size=${MAX_PAGE_SIZE + 1}`, 'page_size=0', 'page_size=abc', 'page=0', 'page=-1', 'page_size=1e9', 'order_by=password']) {
+    for (const bad of [
+      `page_size=${MAX_PAGE_SIZE + 1}`,
+      'page_size=0',
+      'page_size=abc',
+      'page=0',
+      'page=-1',
+      'page_size=1e9',
+      'order_by=password',
+    ]) {
       const res = await api.request('operator', 'GET', `/users?${bad}`);
       expect(res.status, bad).toBe(400);
       expect(res.body.code, bad).toBe('guard.invalid_input');
@@ -114,10 +126,16 @@ describe('admin API conventions', { timeout: 60_000 }, () => {
     expect(wrongType.status).toBe(400);
     expect([...new Set(wrongType.body.details.issues.map((i) => i.path))].sort()).toEqual(['password', 'username']);
 
-    const notJson = await api.request('operator', 'POST', '/users', { raw: '{"username":', headers: { 'content-type': 'application/json' } });
+    const notJson = await api.request('operator', 'POST', '/users', {
+      raw: '{"username":',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(notJson.status).toBe(400);
     expect(notJson.body.code).toBe('request.invalid_json');
-    const form = await api.request('operator', 'POST', '/users', { raw: 'username=x', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const form = await api.request('operator', 'POST', '/users', {
+      raw: 'username=x',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(form.status).toBe(415);
     const array = await api.request('operator', 'POST', '/roles', { body: ['not', 'an', 'object'] });
     expect(array.status).toBe(400);
@@ -125,7 +143,13 @@ describe('admin API conventions', { timeout: 60_000 }, () => {
 
   it('a malformed or absurd id is a 4xx problem, never a 500', async () => {
     for (const id of ['%00', '%E2%80%AE', 'a'.repeat(300), '%20', "'%20OR%201=1--", '%2F']) {
-      for (const path of [`/users/${id}`, `/applications/${id}`, `/tokens/${id}`, `/roles/${id}/permissions`, `/organizations/${id}/members`]) {
+      for (const path of [
+        `/users/${id}`,
+        `/applications/${id}`,
+        `/tokens/${id}`,
+        `/roles/${id}/permissions`,
+        `/organizations/${id}/members`,
+      ]) {
         const res = await api.request('operator', 'GET', path);
         expect([400, 404], `${path} → ${res.status}`).toContain(res.status);
       }
@@ -133,7 +157,9 @@ describe('admin API conventions', { timeout: 60_000 }, () => {
   });
 
   it('an object carries an ETag: If-None-Match gives 304, a stale If-Match gives 412 and changes nothing', async () => {
-    const created = await api.request<{ id: string; email: string | null }>('operator', 'POST', '/users', { body: { username: unique('etag') } });
+    const created = await api.request<{ id: string; email: string | null }>('operator', 'POST', '/users', {
+      body: { username: unique('etag') },
+    });
     expect(created.status).toBe(201);
     const path = `/users/${created.body.id}`;
     const read = await api.request('operator', 'GET', path);

@@ -30,7 +30,9 @@ describe('/api/v1/organizations', { timeout: 60_000 }, () => {
 
   it('its creator administers it; outsiders get 404; members edits follow the no-escalation rule', async () => {
     const founder = await makeUser(api.services, { permissions: ['add_organization', 'view_user'] });
-    const created = await api.request<{ id: string; name: string }>(as(founder), 'POST', '/organizations', { body: { name: unique('org') } });
+    const created = await api.request<{ id: string; name: string }>(as(founder), 'POST', '/organizations', {
+      body: { name: unique('org') },
+    });
     expect(created.status).toBe(201);
     const org = created.body.id;
     const members = await api.request<Page<{ user: string; role: string }>>(as(founder), 'GET', `/organizations/${org}/members`);
@@ -173,7 +175,11 @@ describe('/api/v1/tokens', { timeout: 60_000 }, () => {
       `/activity?object_type=api_token&object_id=${created.body.id}&order_by=at`,
     );
     expect(events.body.results.map((e) => e.action)).toEqual(['api_token.created', 'api_token.revoked']);
-    expect(events.body.results[1]).toMatchObject({ actor: `user:${me.id}`, request_id: 'revoke-42', ip: expect.stringContaining('127.0.0.1') });
+    expect(events.body.results[1]).toMatchObject({
+      actor: `user:${me.id}`,
+      request_id: 'revoke-42',
+      ip: expect.stringContaining('127.0.0.1'),
+    });
     expect(events.text).not.toContain(secret);
 
     expect((await api.request(as(me), 'DELETE', `/tokens/${created.body.id}`)).status).toBe(204);
@@ -182,7 +188,9 @@ describe('/api/v1/tokens', { timeout: 60_000 }, () => {
 
   it('the operator mints for any user; a bad scope, lifetime or unknown user is a 4xx', async () => {
     const someone = await makeUser(api.services);
-    const made = await api.request<Token>('operator', 'POST', '/tokens', { body: { user: someone.id, scope: 'read', expires_in_seconds: 3600 } });
+    const made = await api.request<Token>('operator', 'POST', '/tokens', {
+      body: { user: someone.id, scope: 'read', expires_in_seconds: 3600 },
+    });
     expect(made.status).toBe(201);
     expect((await api.request('operator', 'POST', '/tokens', { body: { user: someone.id, scope: 'admin' } })).status).toBe(400);
     expect((await api.request('operator', 'POST', '/tokens', { body: { user: someone.id, expires_in_seconds: 1 } })).status).toBe(400);

@@ -63,9 +63,7 @@ describe('/api/v1/users', { timeout: 60_000 }, () => {
 
     expect((await api.request(as(me), 'POST', `/users/${me.id}/password`, { body: { password: 'a new passphrase' } })).status).toBe(204);
     expect(await api.services.users.verifyPassword(me.username, 'a new passphrase')).not.toBeNull();
-    expect((await api.request(as(me), 'POST', `/users/${other.id}/password`, { body: { password: 'a new passphrase' } })).status).toBe(
-      404,
-    );
+    expect((await api.request(as(me), 'POST', `/users/${other.id}/password`, { body: { password: 'a new passphrase' } })).status).toBe(404);
   });
 
   it('change_user does not reach a superuser or someone holding more; a read token changes nothing', async () => {
