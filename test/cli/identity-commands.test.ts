@@ -31,7 +31,10 @@ describe('gatehouse tokens | users | roles | orgs | permissions', { timeout: 120
 
   it('users create takes the password from stdin, or generates one and prints it once; never from a flag', async () => {
     const alice = name('alice');
-    const created = await cli(['users', 'create', '--username', alice, '--email', `${alice}@example.test`, '--password-stdin', '--json'], 'correct horse battery\n');
+    const created = await cli(
+      ['users', 'create', '--username', alice, '--email', `${alice}@example.test`, '--password-stdin', '--json'],
+      'correct horse battery\n',
+    );
     expect(created.code, created.stderr).toBe(0);
     const user = JSON.parse(created.stdout) as { id: string; username: string; has_password: boolean };
     expect(user).toMatchObject({ username: alice, has_password: true });
@@ -39,7 +42,14 @@ describe('gatehouse tokens | users | roles | orgs | permissions', { timeout: 120
     expect(await server.services.users.verifyPassword(alice, 'correct horse battery')).not.toBeNull();
 
     const bob = name('bob');
-    const generated = await json<{ username: string; password: string }>('users', 'create', '--username', bob, '--generate-password', '--json');
+    const generated = await json<{ username: string; password: string }>(
+      'users',
+      'create',
+      '--username',
+      bob,
+      '--generate-password',
+      '--json',
+    );
     expect(generated.password).toMatch(/^[\w-]{24}$/);
     expect(await server.services.users.verifyPassword(bob, generated.password)).not.toBeNull();
     const text = await cli(['users', 'create', '--username', name('dora'), '--generate-password']);
@@ -62,7 +72,15 @@ describe('gatehouse tokens | users | roles | orgs | permissions', { timeout: 120
   it('tokens create --user alice --scope read --json prints the secret once; list masks it; revoke stops it', async () => {
     const alice = name('alice');
     await cli(['users', 'create', '--username', alice, '--no-password']);
-    const token = await json<{ id: string; token: string; scope: string }>('tokens', 'create', '--user', alice, '--scope', 'read', '--json');
+    const token = await json<{ id: string; token: string; scope: string }>(
+      'tokens',
+      'create',
+      '--user',
+      alice,
+      '--scope',
+      'read',
+      '--json',
+    );
     expect(token.scope).toBe('read');
     expect(token.token).toMatch(/^ghat_/);
     expect(await server.services.apiTokens.authenticate(token.token)).not.toBeNull();
@@ -92,13 +110,29 @@ describe('gatehouse tokens | users | roles | orgs | permissions', { timeout: 120
     const user = await json<{ user?: { id: string }; id?: string }>('users', 'create', '--username', alice, '--no-password', '--json');
     const userId = (user.id ?? user.user?.id) as string;
     const role = name('editors');
-    const created = await json<{ permissions: string[] }>('roles', 'create', '--name', role, '--permissions', 'view_user,change_user', '--json');
+    const created = await json<{ permissions: string[] }>(
+      'roles',
+      'create',
+      '--name',
+      role,
+      '--permissions',
+      'view_user,change_user',
+      '--json',
+    );
     expect(created.permissions).toEqual(['change_user', 'view_user']);
     expect((await cli(['roles', 'grant', '--role', role, '--user', alice])).code).toBe(0);
     expect((await server.services.access.effectivePermissions(userId))?.permissions.has('change_user')).toBe(true);
     const added = await json<{ permissions: string[] }>('roles', 'add-permission', '--role', role, '--permissions', 'view_role', '--json');
     expect(added.permissions).toContain('view_role');
-    const removed = await json<{ permissions: string[] }>('roles', 'remove-permission', '--role', role, '--permissions', 'change_user', '--json');
+    const removed = await json<{ permissions: string[] }>(
+      'roles',
+      'remove-permission',
+      '--role',
+      role,
+      '--permissions',
+      'change_user',
+      '--json',
+    );
     expect(removed.permissions).toEqual(['view_role', 'view_user']);
     const listed = await json<{ name: string }[]>('roles', 'list', '--json');
     expect(listed.map((r) => r.name)).toContain(role);
@@ -117,7 +151,17 @@ describe('gatehouse tokens | users | roles | orgs | permissions', { timeout: 120
     await cli(['users', 'create', '--username', alice, '--no-password']);
     await cli(['users', 'create', '--username', bob, '--no-password']);
     expect((await cli(['orgs', 'create', '--name', org])).code).toBe(0);
-    const admin = await json<{ role: string; username: string }>('orgs', 'add-member', '--org', org, '--user', alice, '--role', 'admin', '--json');
+    const admin = await json<{ role: string; username: string }>(
+      'orgs',
+      'add-member',
+      '--org',
+      org,
+      '--user',
+      alice,
+      '--role',
+      'admin',
+      '--json',
+    );
     expect(admin).toMatchObject({ role: 'admin', username: alice });
     expect((await cli(['orgs', 'add-member', '--org', org, '--user', bob])).code).toBe(0);
     expect((await json<{ name: string }[]>('orgs', 'list', '--json')).map((o) => o.name)).toContain(org);

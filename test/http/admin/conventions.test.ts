@@ -141,6 +141,16 @@ describe('admin API conventions', { timeout: 60_000 }, () => {
     expect(array.status).toBe(400);
   });
 
+  it('a method a path does not serve is a 405 problem with Allow; an unknown path a 404 problem', async () => {
+    const res = await api.request('operator', 'PUT', '/users', { body: {} });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toContain('POST');
+    expect(res.body.code).toBe('route.method_not_allowed');
+    const missing = await api.request('operator', 'GET', '/nothing-here');
+    expect(missing.status).toBe(404);
+    expect(missing.body.code).toBe('route.not_found');
+  });
+
   it('a malformed or absurd id is a 4xx problem, never a 500', async () => {
     for (const id of ['%00', '%E2%80%AE', 'a'.repeat(300), '%20', "'%20OR%201=1--", '%2F']) {
       for (const path of [
