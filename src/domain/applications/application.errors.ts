@@ -24,5 +24,7 @@ export const applicationError = defineErrors('application', {
   },
   /** the owner must belong to the organisation, and the caller administer it (or own the application and belong to it) */
   organization_not_allowed: { status: 403, message: 'the application cannot be placed in this organization' },
+  /** `details.permission` names what it takes: `change_api` for APIs and the introspect right, `change_application` to skip consent */
+  grant_not_allowed: { status: 403, message: 'only the administrators of APIs and applications may grant this to an application' },
   introspect_without_api: { status: 400, message: 'the introspect right is given per API: grant the application an API first' },
 });

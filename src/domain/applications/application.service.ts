@@ -192,6 +192,24 @@ export function createApplicationService({
   }
 
   /**
+   * Refuses what only an API's or every application's administrators may decide, whoever owns the
+   * application: which APIs it may ask tokens for (and their scopes, which downstream APIs trust)
+   * and the introspect right take `change_api`; skipping consent takes `change_application` held
+   * for every application. Owners and organisation admins manage the rest.
+   */
+  function checkTrust(
+    principal: Principal,
+    input: { apis?: unknown[] | undefined; introspect?: boolean | undefined; skipAuthorization?: boolean | undefined },
+  ): void {
+    if ((input.apis?.length || input.introspect !== undefined) && !holds(principal, 'change_api')) {
+      throw applicationError('grant_not_allowed', { permission: 'change_api' });
+    }
+    if (input.skipAuthorization && !holds(principal, 'change_application')) {
+      throw applicationError('grant_not_allowed', { permission: 'change_application' });
+    }
+  }
+
+  /**
    * Refuses an owner or organisation `principal` may not give an application: a superuser gives
    * any that exist; anyone else owns it themselves or gives it to a member of an organisation they
    * administer, and puts it only in an organisation its owner belongs to and they administer (or
@@ -302,6 +320,7 @@ export function createApplicationService({
      * `add_application` check comes first.
      */
     async registerAs(principal: Principal, input: CreateApplication): Promise<ApplicationWithSecret & { view: ApplicationView }> {
+      checkTrust(principal, { apis: input.apis, skipAuthorization: input.skipAuthorization });
       await checkPlacement(principal, input.ownerUserId ?? null, input.organizationId ?? null);
       const created = await service.register(input, principal.actor);
       return { ...created, view: await view(created.application) };
@@ -372,6 +391,11 @@ export function createApplicationService({
     /** Changes an application `principal` reaches for `change_application` (name, URIs, organisation, APIs…). */
     async updateAs(principal: Principal, id: string, input: Omit<UpdateApplication, 'clientId'>): Promise<ApplicationView> {
       const found = await reached(principal, id, 'change_application');
+      checkTrust(principal, {
+        apis: input.apis === undefined ? undefined : [input.apis],
+        introspect: input.introspect,
+        skipAuthorization: input.skipAuthorization,
+      });
       if (input.organizationId !== undefined && input.organizationId !== found.organizationId) {
         await checkPlacement(principal, found.ownerUserId, input.organizationId);
       }

@@ -77,7 +77,11 @@ const ApiGrantWire = z
   })
   .strict();
 
-const readOnly = (why: string) => z.never({ error: why }).optional();
+const readOnly = (why: string) =>
+  z
+    .never({ error: why })
+    .optional()
+    .meta({ description: `read-only: ${why}` });
 
 export const CreateApplicationWire = z.strictObject({
   name: z.string().trim().min(1).max(200),

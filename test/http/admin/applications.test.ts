@@ -155,7 +155,7 @@ describe('/api/v1/applications', { timeout: 60_000 }, () => {
   it('the owner and their organisation admin may change, rotate and delete it; an organisation admin gains nothing outside', async () => {
     const own = await api.request<App>(as(plain), 'PATCH', `/applications/${plainApp.id}`, { body: { name: unique('mine') } });
     expect(own.status).toBe(200);
-    const byAdmin = await api.request<App>(as(admin), 'PATCH', `/applications/${memberApp.id}`, { body: { skip_authorization: true } });
+    const byAdmin = await api.request<App>(as(admin), 'PATCH', `/applications/${memberApp.id}`, { body: { name: unique('renamed') } });
     expect(byAdmin.status).toBe(200);
     const rotated = await api.request<App>(as(admin), 'POST', `/applications/${memberApp.id}/secrets`);
     expect(rotated.status).toBe(201);
@@ -186,6 +186,34 @@ describe('/api/v1/applications', { timeout: 60_000 }, () => {
     expect(elsewhere.body.code).toBe('application.organization_not_allowed');
     const unknownOwner = await register('operator', { user: 'usr_nobody' });
     expect(unknownOwner.status).toBe(400);
+  });
+
+  it('owners and organisation admins cannot grant their applications APIs, the introspect right or skipped consent', async () => {
+    const resource = await makeApi(api.services);
+    for (const [caller, id] of [
+      [as(plain), plainApp.id],
+      [as(admin), memberApp.id],
+    ] as const) {
+      for (const body of [
+        { apis: [{ identifier: resource.identifier, scopes: ['write'] }] },
+        { introspect: true },
+        { skip_authorization: true },
+      ]) {
+        const res = await api.request(caller, 'PATCH', `/applications/${id}`, { body });
+        expect(res.status, JSON.stringify(body)).toBe(403);
+        expect(res.body.code).toBe('application.grant_not_allowed');
+      }
+    }
+    const onCreate = await register(as(registrar), { user: registrar.id, apis: [{ identifier: resource.identifier }] });
+    expect(onCreate.status).toBe(403);
+    expect((await api.services.applications.getById(plainApp.id)).apis).toEqual([]);
+    // an API's administrator may
+    const apiAdmin = await makeUser(api.services, { permissions: ['view_application', 'change_application', 'change_api'] });
+    const granted = await api.request<App & { apis: unknown[] }>(as(apiAdmin), 'PATCH', `/applications/${plainApp.id}`, {
+      body: { apis: [{ identifier: resource.identifier, scopes: ['read'] }], skip_authorization: true },
+    });
+    expect(granted.status).toBe(200);
+    expect(granted.body.apis).toHaveLength(1);
   });
 
   it('client_id, client_secret, user, authorization_grant_type and client_type stay what they were', async () => {

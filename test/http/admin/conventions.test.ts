@@ -51,6 +51,21 @@ describe('admin API conventions', { timeout: 60_000 }, () => {
     }
     const count = Object.values(res.body.paths).reduce((n, item) => n + Object.keys(item).length, 0);
     expect(count).toBe(api.routes.length);
+    // structurally sound: unique operation ids, every $ref resolves, every success with a body has its schema
+    const operations = Object.values(res.body.paths).flatMap((item) => Object.values(item)) as Array<{
+      operationId: string;
+      responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+    }>;
+    expect(new Set(operations.map((o) => o.operationId)).size).toBe(operations.length);
+    for (const o of operations)
+      for (const r of Object.values(o.responses)) for (const m of Object.values(r.content ?? {})) expect(m.schema).toBeDefined();
+    const text = JSON.stringify(res.body);
+    for (const [, ref] of text.matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)) {
+      expect(
+        (res.body as unknown as { components: { schemas: Record<string, unknown> } }).components.schemas[ref as string],
+        ref,
+      ).toBeDefined();
+    }
   });
 
   it('GET /docs is a page listing every operation, with no script and the pages’ security headers', async () => {
