@@ -5,9 +5,10 @@ import { createChangeBus } from './db/change-bus.ts';
 import type { Database } from './db/database.ts';
 import { withLocalEcho } from './db/local-echo.ts';
 import { pendingMigrations } from './db/migrator.ts';
-import { createStorage } from './db/storage.ts';
+import { createStorage, type Executor } from './db/storage.ts';
 import { createAccessService } from './domain/access/access.service.ts';
 import { createAccessStore } from './domain/access/access.store.ts';
+import { type Principal, systemPrincipal } from './domain/access/principal.ts';
 import { createApiGrantService } from './domain/api-grants/api-grant.service.ts';
 import { createApiGrantStore } from './domain/api-grants/api-grant.store.ts';
 import { createApiResourceService } from './domain/api-resources/api-resource.service.ts';
@@ -34,6 +35,7 @@ import { createSigningKeyService } from './domain/signing-keys/signing-key.servi
 import { createSigningKeyStore } from './domain/signing-keys/signing-key.store.ts';
 import { createTokenRevocationService } from './domain/token-revocations/token-revocation.service.ts';
 import { createTokenRevocationStore } from './domain/token-revocations/token-revocation.store.ts';
+import type { User } from './domain/users/user.schema.ts';
 import { createUserService } from './domain/users/user.service.ts';
 import { createUserStore } from './domain/users/user.store.ts';
 import { adminApiAudience, createAdminSurface } from './http/admin/admin-surface.ts';
@@ -86,7 +88,7 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
   // other processes' through NOTIFY a moment later (db/local-echo.ts).
   const { bus, storage } = withLocalEcho(createChangeBus(db, log), createStorage(db.prisma), log);
 
-  const audit = createAuditService({ store: createAuditStore() });
+  const audit = createAuditService({ store: createAuditStore(), storage });
   const settings = createSettingService({ storage, store: createSettingStore(), masterKeyCheckValue: keys.checkValue });
   const apiGrants = createApiGrantService({ store: createApiGrantStore() });
   const apis = createApiResourceService({
@@ -107,6 +109,13 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
     clock,
     digestKey: keys.digestKey,
     servedGrantTypes: SERVED_GRANT_TYPES,
+    // users and organisations are built below; these run only once requests arrive
+    directory: {
+      userExists: async (id) => (await users.findById(id)) !== null,
+      organizationExists: async (id) => (await organizations.find(id)) !== null,
+      adminOrganizationsOf: async (userId) => (await organizations.listForUser(userId)).filter((o) => o.role === 'admin').map((o) => o.id),
+      isMember: async (organizationId, userId) => (await organizations.findMembership(organizationId, userId)) !== null,
+    },
   });
   const signingKeys = createSigningKeyService({
     storage,
@@ -129,7 +138,23 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
   // Identity and access (issue 10): who may do what.
   const access = createAccessService({ storage, store: createAccessStore(), bus });
   const passwords = createPasswordHasher(config.passwordHash);
-  const users = createUserService({ storage, store: createUserStore({ bus }), audit, access, passwords, clock, log });
+  const users = createUserService({
+    storage,
+    store: createUserStore({ bus }),
+    audit,
+    access,
+    passwords,
+    clock,
+    log,
+    // A person created through the admin API gets an application of their own; the users that
+    // AUTH_TOKENS declares (the system creates them) are API identities and get none.
+    ...(config.defaultApplicationForNewUsers
+      ? {
+          onCreated: (tx: Executor, user: User, principal: Principal) =>
+            principal.actor === systemPrincipal.actor ? Promise.resolve() : applications.createDefault(tx, user, principal.actor),
+        }
+      : {}),
+  });
   const permissions = createPermissionService({ storage, store: createPermissionStore({ bus }), audit });
   const roles = createRoleService({ storage, store: createRoleStore({ bus }), audit, permissions, users });
   const organizations = createOrganizationService({ storage, store: createOrganizationStore({ bus }), audit, users, access });

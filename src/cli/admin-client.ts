@@ -90,7 +90,7 @@ export async function withAdminApi<T>(config: Config, log: Logger, session: Admi
 /** Whether the control socket answers (a server still starting may not listen yet). */
 async function probe(socket: string, actor: string): Promise<boolean> {
   try {
-    await sendOverSocket(socket, { method: 'GET', path: '/keys?probe=1' }, actor);
+    await sendOverSocket(socket, { method: 'GET', path: '/keys?page_size=1' }, actor);
     return true;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;

@@ -1,99 +1,34 @@
-import type { ZodType, z } from 'zod';
+import type { z } from 'zod';
 import { type ApiWire, CreateApiWire } from '../http/admin/apis.routes.ts';
 import { type ApplicationWire, CreateApplicationWire, UpdateApplicationWire } from '../http/admin/applications.routes.ts';
 import type { KeyRevocationWire, KeyWire } from '../http/admin/keys.routes.ts';
 import { AppError } from '../lib/app-error.ts';
 import { SERVED_GRANT_TYPES } from '../oidc/surface.ts';
-import type { AdminRequest } from './admin-transport.ts';
+import {
+  type AdminCall,
+  type CommandSpec,
+  checked,
+  everyItem,
+  type FlagValues,
+  firstItem,
+  integer,
+  JSON_FLAG,
+  json,
+  list,
+  OPERATOR_ACCOUNT,
+  table,
+  UsageError,
+  userIdByName,
+} from './command-kit.ts';
+import { IDENTITY_COMMANDS } from './identity-commands.ts';
+
+export { type AdminCall, type CommandSpec, type FlagValues, UsageError };
 
 /**
  * The CLI's commands. Each is a client of the admin API (src/http/admin/): its flags become one
  * or two requests (`run`), and what the API answers is printed (`print`), as text or, with
  * `--json`, as the API's own JSON. The same API serves the control socket and, later, /api/v1.
  */
-export interface OptionSpec {
-  type: 'string' | 'boolean';
-  multiple?: boolean;
-  value?: string;
-  description: string;
-  required?: boolean;
-}
-
-/** Sends one admin request and returns the answer's body; a problem answer throws AdminApiError. */
-export type AdminCall = <T = unknown>(request: AdminRequest) => Promise<T>;
-
-export type FlagValues = Record<string, string | boolean | string[] | undefined>;
-
-export interface CommandSpec {
-  group: string;
-  name: string;
-  summary: string;
-  options: Record<string, OptionSpec>;
-  /** the one positional argument it takes, as another way to give this flag (`keys revoke KID`) */
-  positional?: string;
-  /** commands that only read never create a database (or a master key) where there is none */
-  readOnly?: boolean;
-  /**
-   * Checks the flags before anything is opened or asked (a wrong value never creates a database):
-   * builds what `run` sends and validates it with the admin API's own schema; throws UsageError.
-   */
-  check?(values: FlagValues): void;
-  /** flags → admin API calls */
-  run(values: FlagValues, call: AdminCall): Promise<unknown>;
-  /** maps a request field (as the API names it) back to the flag that sets it, for error messages */
-  flagFor?: Record<string, string>;
-  print(result: unknown, json: boolean): string;
-}
-
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
-
-const JSON_FLAG: OptionSpec = { type: 'boolean', description: 'print the result as one JSON object (or array)' };
-
-const list = (value: unknown): string[] | undefined =>
-  typeof value === 'string'
-    ? value
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean)
-    : undefined;
-
-function integer(flag: string, value: unknown): number | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !/^\d+$/.test(value))
-    throw new UsageError(`--${flag} must be a whole number of seconds, not ${JSON.stringify(value)}`);
-  return Number(value);
-}
-
-function table(rows: string[][]): string {
-  if (rows.length === 0) return '';
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
-
-const json = (value: unknown) => JSON.stringify(value, null, 2);
-
-/** `body` when the admin API's `schema` accepts it; otherwise a UsageError naming the flag. */
-function checked<T>(schema: ZodType, body: T, flagFor: Record<string, string>): T {
-  const result = schema.safeParse(body);
-  if (result.success) return body;
-  const issue = result.error.issues[0];
-  const field = String(issue?.path[0] ?? '');
-  const flag = flagFor[field];
-  throw new UsageError(`${flag ? `--${flag}` : field || 'input'}: ${issue?.message ?? 'invalid'}`);
-}
-
 const API_CREATE_FLAGS = {
   identifier: 'identifier',
   name: 'name',
@@ -120,8 +55,9 @@ function apiCreateBody(v: FlagValues) {
 
 const CLIENT_CREATE_FLAGS = {
   name: 'name',
+  user: 'user',
   client_type: 'type',
-  grant_types: 'grant-types',
+  authorization_grant_type: 'grant-types',
   apis: 'api',
   redirect_uris: 'redirect-uri',
   allowed_origins: 'allowed-origin',
@@ -135,12 +71,19 @@ function clientCreateBody(v: FlagValues) {
   const apis = (v.api as string[] | undefined) ?? [];
   if (scopes && apis.length === 0) throw new UsageError('--scopes needs at least one --api');
   if (v.introspect && apis.length === 0) throw new UsageError('--introspect needs at least one --api: the right is given per API');
+  const grantTypes = list(v['grant-types']) ?? ['client_credentials'];
+  if (grantTypes.length !== 1) {
+    // Several used to be accepted: say which the server lacks, as it would for one.
+    const unserved = grantTypes.find((g) => !(SERVED_GRANT_TYPES as readonly string[]).includes(g));
+    if (unserved) throw new UsageError(`this server does not serve the ${unserved} grant; it serves: ${SERVED_GRANT_TYPES.join(', ')}`);
+    throw new UsageError('--grant-types: give exactly one grant type (the authorization_grant_type)');
+  }
   return checked(
-    CreateApplicationWire,
+    CreateApplicationWire.omit({ user: true }),
     {
       name: v.name,
       client_type: v.type,
-      grant_types: list(v['grant-types']),
+      authorization_grant_type: grantTypes[0],
       apis: apis.map((identifier) => ({ identifier, scopes, ...(v.introspect ? { introspect: true } : {}) })),
       redirect_uris: (v['redirect-uri'] as string[] | undefined) ?? [],
       allowed_origins: origins(v) ?? [],
@@ -175,17 +118,15 @@ function kidOf(v: FlagValues): string {
   if (typeof v.kid !== 'string' || v.kid === '') throw new UsageError("a KID is required: 'gatehouse keys revoke KID'");
   return v.kid;
 }
-const query = (params: Record<string, string>) => `?${new URLSearchParams(params).toString()}`;
-
 /** The application with this client_id, through the admin API (which names objects by `id`). */
 async function applicationByClientId(call: AdminCall, clientId: string): Promise<ApplicationWire> {
-  const [found] = await call<ApplicationWire[]>({ method: 'GET', path: `/applications${query({ client_id: clientId })}` });
+  const found = await firstItem<ApplicationWire>(call, '/applications', { client_id: clientId });
   if (!found) throw new AppError('application.not_found', 'no application has this client_id', { status: 404, details: { clientId } });
   return found;
 }
 
 async function apiByIdentifier(call: AdminCall, identifier: string): Promise<ApiWire> {
-  const [found] = await call<ApiWire[]>({ method: 'GET', path: `/apis${query({ identifier })}` });
+  const found = await firstItem<ApiWire>(call, '/apis', { identifier });
   if (!found) throw new AppError('api.not_found', 'no API has this identifier', { status: 404, details: { identifier } });
   return found;
 }
@@ -239,7 +180,7 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'list registered APIs',
     readOnly: true,
     options: { json: JSON_FLAG },
-    run: (_v, call) => call({ method: 'GET', path: '/apis' }),
+    run: (_v, call) => everyItem(call, '/apis'),
     print: (result, asJson) => {
       const apis = result as ApiWire[];
       if (asJson) return json(apis);
@@ -283,7 +224,7 @@ export const COMMANDS: CommandSpec[] = [
       'grant-types': {
         type: 'string',
         value: 'LIST',
-        description: `comma-separated grant types the server serves: ${SERVED_GRANT_TYPES.join(', ')} (default client_credentials)`,
+        description: `its grant type (authorization_grant_type), one the server serves: ${SERVED_GRANT_TYPES.join(', ')} (default client_credentials)`,
       },
       api: { type: 'string', multiple: true, value: 'URI', description: 'an API it may request tokens for' },
       scopes: {
@@ -299,11 +240,20 @@ export const COMMANDS: CommandSpec[] = [
         value: 'ORIGIN',
         description: 'a browser origin (https://host[:port]) that may call the token endpoint (CORS; none by default); or a comma list',
       },
+      user: {
+        type: 'string',
+        value: 'USERNAME',
+        description: `the user who owns it (default: ${OPERATOR_ACCOUNT}, an account without a password, created on first use)`,
+      },
       json: JSON_FLAG,
     },
     flagFor: CLIENT_CREATE_FLAGS,
     check: clientCreateBody,
-    run: (v, call) => call({ method: 'POST', path: '/applications', body: clientCreateBody(v) }),
+    async run(v, call) {
+      const body = clientCreateBody(v);
+      const user = await userIdByName(call, (v.user as string | undefined) ?? OPERATOR_ACCOUNT);
+      return call({ method: 'POST', path: '/applications', body: { ...body, user } });
+    },
     print: (result, asJson) => printApplicationWithSecret(result, asJson, 'Created'),
   },
   {
@@ -312,7 +262,7 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'list applications (never their secrets)',
     readOnly: true,
     options: { json: JSON_FLAG },
-    run: (_v, call) => call({ method: 'GET', path: '/applications' }),
+    run: (_v, call) => everyItem(call, '/applications'),
     print: (result, asJson) => {
       const apps = result as ApplicationWire[];
       if (asJson) return json(apps);
@@ -423,7 +373,7 @@ export const COMMANDS: CommandSpec[] = [
     summary: 'list signing keys and their states',
     readOnly: true,
     options: { json: JSON_FLAG },
-    run: (_v, call) => call({ method: 'GET', path: '/keys' }),
+    run: (_v, call) => everyItem(call, '/keys'),
     print: (result, asJson) => {
       const keys = result as z.infer<typeof KeyWire>[];
       if (asJson) return json(keys);
@@ -499,4 +449,5 @@ export const COMMANDS: CommandSpec[] = [
       return lines.join('\n');
     },
   },
+  ...IDENTITY_COMMANDS,
 ];

@@ -139,6 +139,7 @@ async function runCommand(
       return fail(`--${flag} is required. Run 'gatehouse ${command.group} ${command.name} --help'.`, 2);
   }
   command.check?.(values);
+  await command.prepare?.(values);
   const actor = `cli:${safeUsername()}`;
   let result: unknown;
   try {

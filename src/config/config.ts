@@ -32,6 +32,8 @@ export interface Config {
   apiTokenMaxLifetimeSeconds: number;
   /** the raw AUTH_TOKENS declaration (it holds secrets: never log it), parsed at start-up */
   authTokens: string | undefined;
+  /** whether users created through the admin API get a default application */
+  defaultApplicationForNewUsers: boolean;
 }
 
 /** argon2id cost parameters. */
@@ -207,5 +209,6 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     }),
     apiTokenMaxLifetimeSeconds: env.API_TOKEN_MAX_LIFETIME_SECONDS,
     authTokens: env.AUTH_TOKENS,
+    defaultApplicationForNewUsers: env.DEFAULT_APPLICATION_FOR_NEW_USERS,
   });
 }

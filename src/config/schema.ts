@@ -230,6 +230,11 @@ export const EnvSchema = z.object({
     .describe(
       'Longest lifetime of an API token created through the admin API or CLI: a token asked for without an expiry gets this one, a longer one is refused. `0`: no maximum (tokens live until revoked unless their creator sets an expiry). Tokens declared by AUTH_TOKENS never expire.',
     ),
+  DEFAULT_APPLICATION_FOR_NEW_USERS: boolean
+    .default(true)
+    .describe(
+      'Give every user created through the admin API or CLI an application of their own: a confidential client-credentials client named `default (<username>)`, without a secret until its owner rotates one. Users declared by AUTH_TOKENS get none. `false`: new users start with no application.',
+    ),
   AUTH_TOKENS: z
     .string()
     .optional()

@@ -17,19 +17,20 @@ export interface CliResult {
 export function runCli(
   args: string[],
   env: Record<string, string> = {},
-  { timeoutMs = 60_000, cwd = tmpdir() }: { timeoutMs?: number; cwd?: string } = {},
+  { timeoutMs = 60_000, cwd = tmpdir(), input }: { timeoutMs?: number; cwd?: string; input?: string } = {},
 ): Promise<CliResult> {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (input !== undefined) child.stdin?.end(input);
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => {
+  child.stdout?.on('data', (d: Buffer) => {
     stdout += d.toString();
   });
-  child.stderr.on('data', (d: Buffer) => {
+  child.stderr?.on('data', (d: Buffer) => {
     stderr += d.toString();
   });
   return new Promise((resolve, reject) => {

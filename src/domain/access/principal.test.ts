@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { canActOnUser, check, holds, missingPermissions, operatorPrincipal, type Principal, systemPrincipal } from './principal.ts';
+import {
+  canActOnUser,
+  check,
+  holds,
+  mayActOnOwn,
+  missingPermissions,
+  operatorPrincipal,
+  type Principal,
+  systemPrincipal,
+} from './principal.ts';
 
 const user = (permissions: string[]): Principal => ({
   userId: 'usr_1',
@@ -39,5 +48,23 @@ describe('principal', () => {
     expect(canActOnUser(user(['view_user', 'delete_user', 'add_user']), target)).toBe(true);
     expect(canActOnUser(user(['view_user', 'delete_user']), { ...target, isSuperuser: true })).toBe(false);
     expect(canActOnUser(systemPrincipal, { ...target, isSuperuser: true })).toBe(true);
+  });
+});
+
+describe('mayActOnOwn', () => {
+  it('a person acting as themselves may act on their own objects without holding the codename', () => {
+    expect(mayActOnOwn(user([]), 'change_application')).toBe(true);
+  });
+
+  it('a read credential only views; a codename list admits only its codenames; the operator has no own objects', () => {
+    const read: Principal = { ...user([]), credential: { readOnly: true, codenames: null } };
+    expect(mayActOnOwn(read, 'view_application')).toBe(true);
+    expect(mayActOnOwn(read, 'change_application')).toBe(false);
+    const listed: Principal = { ...user([]), credential: { readOnly: false, codenames: new Set(['view_token']) } };
+    expect(mayActOnOwn(listed, 'view_token')).toBe(true);
+    expect(mayActOnOwn(listed, 'view_application')).toBe(false);
+    const none: Principal = { ...user([]), credential: { readOnly: false, codenames: new Set() } };
+    expect(mayActOnOwn(none, 'view_token')).toBe(false);
+    expect(mayActOnOwn(operatorPrincipal('alice'), 'view_application')).toBe(false);
   });
 });

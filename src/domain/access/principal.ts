@@ -15,6 +15,20 @@ export interface Principal {
   readonly permissions: ReadonlySet<string>;
   /** how audit records name this principal: `user:<id>`, `token:<id>`, `cli:<os user>`, `system` */
   readonly actor: string;
+  /**
+   * Set when the principal is a credential narrower than its user (an API token with `read` scope,
+   * explicit codenames, or a declared token): what it may still do on the user's **own** objects
+   * (their applications, tokens, account), which need no codename otherwise. Absent: the user's
+   * full reach (session, Basic, an unnarrowed token). See `mayActOnOwn`.
+   */
+  readonly credential?: CredentialLimits;
+}
+
+export interface CredentialLimits {
+  /** safe methods only, and on own objects only what a `view_*` codename names (`read` scope) */
+  readonly readOnly: boolean;
+  /** only what these codenames name; null: no codename list */
+  readonly codenames: ReadonlySet<string> | null;
 }
 
 /** The local operator: the CLI talking to its own server over the control socket. A superuser. */
@@ -33,6 +47,21 @@ export const systemPrincipal: Principal = Object.freeze({
 /** Whether `principal` holds `codename` (a superuser holds everything). */
 export function holds(principal: Principal, codename: string): boolean {
   return principal.isSuperuser || principal.permissions.has(codename);
+}
+
+/**
+ * Whether `principal` may do what `codename` names (`change_application`) to objects that are its
+ * user's own, without holding the codename: a person acting as themselves may, a narrowed
+ * credential only within its narrowing (a `read` token views its user's applications but cannot
+ * change them; a token narrowed to `view_token` sees its user's tokens and nothing else), and a
+ * principal without a user (the operator, the system) has no own objects (they are superusers).
+ */
+export function mayActOnOwn(principal: Principal, codename: string): boolean {
+  if (principal.userId === null) return false;
+  const limits = principal.credential;
+  if (!limits) return true;
+  if (limits.readOnly && !codename.startsWith('view_')) return false;
+  return limits.codenames === null || limits.codenames.has(codename);
 }
 
 /** The codenames of `codenames` that `principal` does not hold, in order, without duplicates. */

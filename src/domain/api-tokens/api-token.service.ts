@@ -220,6 +220,15 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
         isSuperuser: user.isSuperuser && !token.isDeclared && isUnnarrowed({ scope: token.scope, codenames: token.permissions }),
         permissions: held,
         actor: `token:${token.id}`,
+        ...(isUnnarrowed({ scope: token.scope, codenames: token.permissions }) && !token.isDeclared
+          ? {}
+          : {
+              credential: {
+                readOnly: token.scope === 'read',
+                // a declared token holds exactly its listed codenames, an empty list included
+                codenames: token.isDeclared || token.permissions.length > 0 ? new Set(token.permissions) : null,
+              },
+            }),
       },
     };
   }
@@ -320,6 +329,20 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
     /** The token with this id (masked); `api_token.not_found` otherwise. Visibility is the caller's. */
     async get(id: string): Promise<ApiToken> {
       return toView(await record(id));
+    },
+
+    /**
+     * Every token (of one user and/or application when the filter says so), newest first, active
+     * ones only unless `includeInactive`. Visibility is the caller's.
+     */
+    async list(filter: { userId?: string | undefined; applicationId?: string | undefined }, query: ListApiTokens): Promise<Page<ApiToken>> {
+      const { items, count } = await store.findMany(
+        storage.db,
+        { ...(filter.userId ? { userId: filter.userId } : {}), ...(filter.applicationId ? { applicationId: filter.applicationId } : {}) },
+        query,
+        clock.now(),
+      );
+      return { items: items.map(toView), count, page: query.page, pageSize: query.pageSize };
     },
 
     /** A user's tokens, newest first (active ones only unless `includeInactive`). */

@@ -1,7 +1,8 @@
 import { defineErrors } from '../../lib/app-error.ts';
 
 export const applicationError = defineErrors('application', {
-  not_found: { status: 404, message: 'no application has this client_id' },
+  /** also what a caller who may not see the application gets (404, not 403) */
+  not_found: { status: 404, message: 'no application has this id' },
   name_taken: { status: 409, message: 'an application with this name already exists' },
   unknown_api: { status: 400, message: 'no API has this identifier' },
   unknown_scope: { status: 400, message: 'the API does not define this scope' },
@@ -14,5 +15,16 @@ export const applicationError = defineErrors('application', {
     status: 400,
     message: 'a public client cannot introspect: it has no secret to authenticate with at the introspection endpoint',
   },
+  unknown_owner: { status: 400, message: 'no user has this id' },
+  unknown_organization: { status: 400, message: 'no organization has this id' },
+  /** a non-superuser gives applications only to themselves or to members of organisations they administer */
+  owner_not_allowed: {
+    status: 403,
+    message: 'you may register applications only for yourself or for members of organizations you administer',
+  },
+  /** the owner must belong to the organisation, and the caller administer it (or own the application and belong to it) */
+  organization_not_allowed: { status: 403, message: 'the application cannot be placed in this organization' },
+  /** `details.permission` names what it takes: `change_api` for APIs and the introspect right, `change_application` to skip consent */
+  grant_not_allowed: { status: 403, message: 'only the administrators of APIs and applications may grant this to an application' },
   introspect_without_api: { status: 400, message: 'the introspect right is given per API: grant the application an API first' },
 });

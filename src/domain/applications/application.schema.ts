@@ -53,6 +53,10 @@ export const CreateApplication = z.object({
   allowedOrigins: z.array(AllowedOrigin).max(50).default([]),
   apis: z.array(ApiGrant).max(100).default([]),
   skipAuthorization: z.boolean().default(false),
+  /** the user who owns it (`users.id`): they, and their organisations' admins, manage it */
+  ownerUserId: z.string().min(1).max(64).nullable().default(null),
+  /** the organisation it belongs to (`organizations.id`), whose admins manage it */
+  organizationId: z.string().min(1).max(64).nullable().default(null),
 });
 export type CreateApplication = z.input<typeof CreateApplication>;
 
@@ -75,6 +79,11 @@ export const UpdateApplication = z.object({
   introspect: z.boolean().optional(),
   /** replaces the browser origins allowed to call the token endpoint (CORS) when given; [] clears them */
   allowedOrigins: z.array(AllowedOrigin).max(50).optional(),
+  /** replaces the redirect URIs when given */
+  redirectUris: z.array(RedirectUri).max(50).optional(),
+  skipAuthorization: z.boolean().optional(),
+  /** moves it to another organisation (`organizations.id`), or out of any with null */
+  organizationId: z.string().min(1).max(64).nullable().optional(),
 });
 export type UpdateApplication = z.input<typeof UpdateApplication>;
 
@@ -90,6 +99,9 @@ export interface Application {
   allowedOrigins: string[];
   skipAuthorization: boolean;
   isActive: boolean;
+  /** the owner (`users.id`), or null (registered before owners existed, or the owner was deleted) */
+  ownerUserId: string | null;
+  organizationId: string | null;
   apis: GrantedApi[];
   /** first characters of the current secret, to tell secrets apart; null for public clients */
   secretHint: string | null;
@@ -101,4 +113,29 @@ export interface Application {
 /** What client authentication needs: the application plus its secret digest. */
 export interface ClientRecord extends Application {
   clientSecretDigest: string | null;
+}
+
+export const ApplicationOrder = z.enum(['name', '-name', 'created', '-created']);
+export type ApplicationOrder = z.infer<typeof ApplicationOrder>;
+
+/** What a list of applications may be narrowed to (all optional). */
+export interface ApplicationFilter {
+  clientId?: string | undefined;
+  name?: string | undefined;
+  ownerUserId?: string | undefined;
+  organizationId?: string | undefined;
+}
+
+/**
+ * Which applications a caller reaches: every one, or those they own, those of the organisations
+ * they administer, and those owned by those organisations' members.
+ */
+export type ApplicationReach = { all: true } | { all: false; userId: string; adminOf: readonly string[] };
+
+/** What an application's listing shows beside it: its owner and its API tokens (masked). */
+export interface ApplicationSummary {
+  owner: { id: string; username: string } | null;
+  tokenCount: number;
+  /** the most recent tokens bound to it (at most 10): ids, names and scopes only */
+  tokens: { id: string; name: string; scope: 'read' | 'write'; createdAt: Date }[];
 }

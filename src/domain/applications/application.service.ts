@@ -5,7 +5,9 @@ import { assertThat } from '../../lib/assert-that.ts';
 import { createBoundedCache } from '../../lib/bounded-cache.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { newClientId, newId, newSecret } from '../../lib/ids.ts';
+import type { Page, PageQuery } from '../../lib/pagination.ts';
 import { digestSecret, equalDigests } from '../../lib/secrets.ts';
+import { holds, mayActOnOwn, type Principal } from '../access/principal.ts';
 import type { ApiGrantService, GrantRow } from '../api-grants/api-grant.service.ts';
 import { apiChanged } from '../api-resources/api-resource.changes.ts';
 import type { ApiResourceService } from '../api-resources/api-resource.service.ts';
@@ -16,6 +18,10 @@ import { applicationError } from './application.errors.ts';
 import {
   type ApiGrant,
   type Application,
+  type ApplicationFilter,
+  type ApplicationOrder,
+  type ApplicationReach,
+  type ApplicationSummary,
   type ClientRecord,
   CreateApplication,
   type GrantedApi,
@@ -39,7 +45,28 @@ export interface ApplicationServiceDeps {
   digestKey: KeyObject;
   /** grant types the token endpoint serves (oidc/surface.ts): a client registered for another could not use it */
   servedGrantTypes: readonly GrantType[];
+  /**
+   * What the ownership rules need to know of users and organisations, from their services (wired
+   * in src/container.ts; they are built after this one). Absent: only superusers reach anything.
+   */
+  directory?: ApplicationDirectory;
 }
+
+/** Users and organisations as the applications domain asks about them. */
+export interface ApplicationDirectory {
+  userExists(userId: string): Promise<boolean>;
+  organizationExists(organizationId: string): Promise<boolean>;
+  /** the organisations `userId` is an admin of */
+  adminOrganizationsOf(userId: string): Promise<string[]>;
+  isMember(organizationId: string, userId: string): Promise<boolean>;
+}
+
+/** An application with what its listing shows beside it. */
+export interface ApplicationView extends Application {
+  summary: ApplicationSummary;
+}
+
+const EMPTY_SUMMARY: ApplicationSummary = { owner: null, tokenCount: 0, tokens: [] };
 
 /** What creating or rotating returns: the only moment the plain secret exists outside the client. */
 export interface ApplicationWithSecret {
@@ -80,6 +107,7 @@ export function createApplicationService({
   clock,
   digestKey,
   servedGrantTypes,
+  directory,
 }: ApplicationServiceDeps) {
   const cache = createApplicationCache({
     load: (clientId) => store.findByClientId(storage.db, clientId),
@@ -139,7 +167,79 @@ export function createApplicationService({
     return { secret, digest: digestSecret(digestKey, secret), hint: secret.slice(0, HINT_LENGTH) };
   }
 
-  return {
+  /**
+   * Which applications `principal` reaches for what `codename` names: every one when it holds the
+   * codename (superusers hold all); otherwise, when it may act on its own objects (principal.ts
+   * `mayActOnOwn`), those it owns and those its organisations' admin role covers; else none.
+   */
+  async function reachOf(principal: Principal, codename: string): Promise<ApplicationReach | null> {
+    if (holds(principal, codename)) return { all: true };
+    if (!principal.userId || !mayActOnOwn(principal, codename)) return null;
+    return { all: false, userId: principal.userId, adminOf: directory ? await directory.adminOrganizationsOf(principal.userId) : [] };
+  }
+
+  /** The application `id` if `principal` reaches it for `codename`; not_found otherwise (404, not 403). */
+  async function reached(principal: Principal, id: string, codename: string): Promise<ClientRecord> {
+    const reach = await reachOf(principal, codename);
+    const found = reach ? await store.findById(storage.db, id) : null;
+    assertThat(found && reach && (reach.all || (await store.reaches(storage.db, reach, id))), () => applicationError('not_found', { id }));
+    return found;
+  }
+
+  async function view(record: Application): Promise<ApplicationView> {
+    const summaries = await store.findSummaries(storage.db, [record.id]);
+    return { ...record, summary: summaries.get(record.id) ?? EMPTY_SUMMARY };
+  }
+
+  /**
+   * Refuses what only an API's or every application's administrators may decide, whoever owns the
+   * application: which APIs it may ask tokens for (and their scopes, which downstream APIs trust)
+   * and the introspect right take `change_api`; skipping consent takes `change_application` held
+   * for every application. Owners and organisation admins manage the rest.
+   */
+  function checkTrust(
+    principal: Principal,
+    input: { apis?: unknown[] | undefined; introspect?: boolean | undefined; skipAuthorization?: boolean | undefined },
+  ): void {
+    if ((input.apis?.length || input.introspect !== undefined) && !holds(principal, 'change_api')) {
+      throw applicationError('grant_not_allowed', { permission: 'change_api' });
+    }
+    if (input.skipAuthorization && !holds(principal, 'change_application')) {
+      throw applicationError('grant_not_allowed', { permission: 'change_application' });
+    }
+  }
+
+  /**
+   * Refuses an owner or organisation `principal` may not give an application: a superuser gives
+   * any that exist; anyone else owns it themselves or gives it to a member of an organisation they
+   * administer, and puts it only in an organisation its owner belongs to and they administer (or
+   * belong to, when they own it).
+   */
+  async function checkPlacement(principal: Principal, ownerUserId: string | null, organizationId: string | null): Promise<void> {
+    if (ownerUserId !== null) {
+      assertThat(!directory || (await directory.userExists(ownerUserId)), () => applicationError('unknown_owner', { user: ownerUserId }));
+    }
+    if (organizationId !== null) {
+      assertThat(!directory || (await directory.organizationExists(organizationId)), () =>
+        applicationError('unknown_organization', { organization: organizationId }),
+      );
+    }
+    if (principal.isSuperuser) return;
+    const self = principal.userId;
+    const adminOf = self && directory ? await directory.adminOrganizationsOf(self) : [];
+    if (ownerUserId !== self) {
+      let covered = false;
+      for (const org of adminOf) if (ownerUserId && (await directory?.isMember(org, ownerUserId))) covered = true;
+      assertThat(covered, () => applicationError('owner_not_allowed', { user: ownerUserId }));
+    }
+    if (organizationId !== null) {
+      const ownerBelongs = ownerUserId !== null && (await directory?.isMember(organizationId, ownerUserId)) === true;
+      const callerMay = adminOf.includes(organizationId) || (ownerUserId === self && ownerBelongs);
+      assertThat(ownerBelongs && callerMay, () => applicationError('organization_not_allowed', { organization: organizationId }));
+    }
+  }
+
+  const service = {
     /**
      * Registers an application. Confidential clients get a generated 256-bit secret, returned here
      * once and stored only as a keyed digest.
@@ -182,6 +282,8 @@ export function createApplicationService({
             skipAuthorization: data.skipAuthorization,
             clientSecretDigest: minted?.digest ?? null,
             secretHint: minted?.hint ?? null,
+            ownerUserId: data.ownerUserId,
+            organizationId: data.organizationId,
           };
           await store.insert(tx, row);
           await apiGrants.replaceForApplication(tx, row.id, granted);
@@ -197,6 +299,8 @@ export function createApplicationService({
               grantTypes,
               apis: created.apis,
               allowedOrigins: created.allowedOrigins,
+              ownerUserId: created.ownerUserId,
+              organizationId: created.organizationId,
             },
           });
           return created;
@@ -208,6 +312,107 @@ export function createApplicationService({
         if (err instanceof ConflictError) throw applicationError('name_taken', { name: data.name });
         throw err;
       }
+    },
+
+    /**
+     * Registers an application for `principal` (the admin API): the AWX rules. The owner and the
+     * organisation must be ones the principal may give (see checkPlacement); the route's
+     * `add_application` check comes first.
+     */
+    async registerAs(principal: Principal, input: CreateApplication): Promise<ApplicationWithSecret & { view: ApplicationView }> {
+      checkTrust(principal, { apis: input.apis, skipAuthorization: input.skipAuthorization });
+      await checkPlacement(principal, input.ownerUserId ?? null, input.organizationId ?? null);
+      const created = await service.register(input, principal.actor);
+      return { ...created, view: await view(created.application) };
+    },
+
+    /**
+     * Creates a new user's default application, inside the transaction that creates the user: a
+     * confidential client-credentials client they own, **without a secret** until they rotate one
+     * (nobody would have seen a secret made here). Named `default (<username>)`, with a suffix if
+     * that name is taken.
+     */
+    async createDefault(tx: Executor, user: { id: string; username: string }, actor: string): Promise<void> {
+      let name = `default (${user.username})`.slice(0, 200);
+      if (await store.nameExists(tx, name)) name = `${name.slice(0, 190)} ${newSecret('').slice(0, 8)}`;
+      const row = {
+        id: newId('app'),
+        clientId: newClientId(),
+        name,
+        clientType: 'confidential' as const,
+        grantTypes: ['client_credentials'],
+        redirectUris: [],
+        allowedOrigins: [],
+        skipAuthorization: false,
+        clientSecretDigest: null,
+        secretHint: null,
+        ownerUserId: user.id,
+        organizationId: null,
+      };
+      await store.insert(tx, row);
+      await audit.record(tx, {
+        actor,
+        action: 'application.created',
+        targetType: 'application',
+        targetId: row.id,
+        details: { clientId: row.clientId, name, grantTypes: row.grantTypes, ownerUserId: user.id, default: true },
+      });
+    },
+
+    /** One page of the applications `principal` may see, with their owners and tokens (no N+1). */
+    async listVisible(
+      principal: Principal,
+      filter: ApplicationFilter,
+      page: PageQuery & { orderBy?: ApplicationOrder | undefined },
+    ): Promise<Page<ApplicationView>> {
+      const reach = await reachOf(principal, 'view_application');
+      if (!reach) return { items: [], count: 0, page: page.page, pageSize: page.pageSize };
+      const { items, count } = await store.findPage(storage.db, reach, filter, page);
+      const summaries = await store.findSummaries(
+        storage.db,
+        items.map((a) => a.id),
+      );
+      return {
+        items: items.map((record) => ({ ...withoutDigest(record), summary: summaries.get(record.id) ?? EMPTY_SUMMARY })),
+        count,
+        page: page.page,
+        pageSize: page.pageSize,
+      };
+    },
+
+    /**
+     * The application `id` as `principal` may use it for what `codename` names (default: view);
+     * `application.not_found` when it is out of reach, exactly as when it does not exist.
+     */
+    async getVisible(principal: Principal, id: string, codename = 'view_application'): Promise<ApplicationView> {
+      return view(withoutDigest(await reached(principal, id, codename)));
+    },
+
+    /** Changes an application `principal` reaches for `change_application` (name, URIs, organisation, APIs…). */
+    async updateAs(principal: Principal, id: string, input: Omit<UpdateApplication, 'clientId'>): Promise<ApplicationView> {
+      const found = await reached(principal, id, 'change_application');
+      checkTrust(principal, {
+        apis: input.apis === undefined ? undefined : [input.apis],
+        introspect: input.introspect,
+        skipAuthorization: input.skipAuthorization,
+      });
+      if (input.organizationId !== undefined && input.organizationId !== found.organizationId) {
+        await checkPlacement(principal, found.ownerUserId, input.organizationId);
+      }
+      return view(await service.update({ ...input, clientId: found.clientId }, principal.actor));
+    },
+
+    /** Rotates the secret of an application `principal` reaches for `change_application`. */
+    async rotateSecretAs(principal: Principal, id: string): Promise<ApplicationWithSecret & { view: ApplicationView }> {
+      const found = await reached(principal, id, 'change_application');
+      const rotated = await service.rotateSecret(found.clientId, principal.actor);
+      return { ...rotated, view: await view(rotated.application) };
+    },
+
+    /** Removes an application `principal` reaches for `delete_application`. */
+    async removeAs(principal: Principal, id: string): Promise<void> {
+      const found = await reached(principal, id, 'delete_application');
+      await service.remove(found.clientId, principal.actor);
     },
 
     async list(): Promise<Application[]> {
@@ -267,14 +472,32 @@ export function createApplicationService({
           }
           if (grants) await apiGrants.replaceForApplication(tx, found.id, await resolveGrants(tx, grants));
           const allowedOrigins = data.allowedOrigins && [...new Set(data.allowedOrigins)];
-          await store.update(tx, found.clientId, { name: data.name, allowedOrigins });
+          const redirectUris = data.redirectUris ?? found.redirectUris;
+          assertThat(!found.grantTypes.includes('authorization_code') || redirectUris.length > 0, () =>
+            applicationError('redirect_uri_required'),
+          );
+          await store.update(tx, found.clientId, {
+            name: data.name,
+            allowedOrigins,
+            redirectUris: data.redirectUris,
+            skipAuthorization: data.skipAuthorization,
+            organizationId: data.organizationId,
+          });
           const updated = await reread(tx, found.clientId);
           await audit.record(tx, {
             actor,
             action: 'application.updated',
             targetType: 'application',
             targetId: found.id,
-            details: { clientId: found.clientId, name: updated.name, apis: updated.apis, allowedOrigins: updated.allowedOrigins },
+            details: {
+              clientId: found.clientId,
+              name: updated.name,
+              apis: updated.apis,
+              allowedOrigins: updated.allowedOrigins,
+              redirectUris: updated.redirectUris,
+              skipAuthorization: updated.skipAuthorization,
+              organizationId: updated.organizationId,
+            },
           });
           return updated;
         });
@@ -333,6 +556,7 @@ export function createApplicationService({
     /** Whether `presented` is the secret whose keyed digest is `digest` (oidc-provider's check, too). */
     secretMatches,
   };
+  return service;
 }
 
 export type ApplicationService = ReturnType<typeof createApplicationService>;

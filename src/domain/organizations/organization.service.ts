@@ -108,6 +108,11 @@ export function createOrganizationService({ storage, store, audit, users, access
     /** The organisation with this id; `organization.not_found` otherwise. */
     get,
 
+    /** The organisation with this id, or null. */
+    async find(id: string): Promise<Organization | null> {
+      return store.findById(storage.db, id);
+    },
+
     /** One page of organisations by name, optionally filtered by name prefix. */
     async list(query: ListOrganizations): Promise<Page<Organization>> {
       const { items, count } = await store.findMany(storage.db, query);

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ConflictError, NotFoundError, type Storage } from '../../db/storage.ts';
+import { ConflictError, type Executor, NotFoundError, type Storage } from '../../db/storage.ts';
 import { assertThat } from '../../lib/assert-that.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { newId } from '../../lib/ids.ts';
@@ -20,6 +20,11 @@ export interface UserServiceDeps {
   passwords: PasswordHasher;
   clock: Clock;
   log?: Logger;
+  /**
+   * Runs inside the transaction that creates a user, after the insert: the composition root gives
+   * new users their default application here (DEFAULT_APPLICATION_FOR_NEW_USERS).
+   */
+  onCreated?: (tx: Executor, user: User, principal: Principal) => Promise<void>;
 }
 
 /** Maps a unique violation on users to the field the caller got wrong. */
@@ -34,7 +39,7 @@ function conflict(err: unknown): unknown {
  * principal, refuses to touch a user who holds more than the principal (principal.ts
  * `canActOnUser`), and writes its audit record in the same transaction.
  */
-export function createUserService({ storage, store, audit, access, passwords, clock, log }: UserServiceDeps) {
+export function createUserService({ storage, store, audit, access, passwords, clock, log, onCreated }: UserServiceDeps) {
   async function get(id: string): Promise<User> {
     const user = await store.findById(storage.db, id);
     assertThat(user, userError('not_found', { id }));
@@ -92,6 +97,7 @@ export function createUserService({ storage, store, audit, access, passwords, cl
             targetId: user.id,
             details: { username: user.username, isSuperuser: user.isSuperuser },
           });
+          await onCreated?.(tx, user, principal);
           return user;
         });
       } catch (err) {
@@ -126,6 +132,23 @@ export function createUserService({ storage, store, audit, access, passwords, cl
         ...(patch.isActive === undefined ? {} : { isActive: patch.isActive }),
       };
       return mutate(principal, id, 'user.updated', changes, { fields: Object.keys(changes) });
+    },
+
+    /**
+     * Changes a user's email, active flag and superuser flag at once (the admin API's PATCH): one
+     * transaction, one audit event naming the fields. Changing the superuser flag takes a superuser.
+     */
+    async change(principal: Principal, id: string, patch: UpdateUser & { isSuperuser?: boolean | undefined }): Promise<User> {
+      if (patch.isSuperuser !== undefined) assertThat(principal.isSuperuser, userError('superuser_required'));
+      const before = await target(principal, id);
+      const changes = {
+        ...(patch.email === undefined ? {} : { email: patch.email }),
+        ...(patch.isActive === undefined ? {} : { isActive: patch.isActive }),
+        ...(patch.isSuperuser === undefined ? {} : { isSuperuser: patch.isSuperuser }),
+      };
+      if (Object.keys(changes).length === 0) return before;
+      const action = Object.keys(changes).length === 1 && patch.isActive === false ? 'user.deactivated' : 'user.updated';
+      return mutate(principal, id, action, changes, { fields: Object.keys(changes) });
     },
 
     /** Deactivates a user: they can no longer sign in, and their API tokens stop working at once. */

@@ -34,6 +34,7 @@ export function accessCheckRoutes({ access }: { access: Pick<AccessService, 'che
       path: '/access-check',
       summary: 'Which of the given permissions the caller holds',
       permission: null,
+      readsOnly: true,
       body: AccessCheckBody,
       response: AccessCheckWire,
       status: [200],

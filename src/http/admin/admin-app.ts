@@ -4,6 +4,7 @@ import type { Services } from '../../container.ts';
 import { operatorPrincipal } from '../../domain/access/principal.ts';
 import { errorBoundary } from '../middleware/error-boundary.ts';
 import { requestContext } from '../middleware/request-context.ts';
+import { sendProblem } from '../problem.ts';
 import { createAdminRouter } from './admin-api.ts';
 import type { Principal } from './route.ts';
 
@@ -44,6 +45,12 @@ export function createAdminApp(deps: { services: Services; log: Logger; issuer: 
       if (ctx.method !== 'GET')
         ctx.state.log.info({ actor: principal?.actor, method: ctx.method, path: ctx.path, status: ctx.status }, 'admin request');
     }
+  });
+  // A known path with a method it does not serve (PUT /users) answers a problem too, with Allow.
+  app.use(async (ctx, next) => {
+    await next();
+    if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null)
+      sendProblem(ctx, ctx.status, 'route.method_not_allowed', `${ctx.method} is not served on ${ctx.path}`);
   });
   const router = createAdminRouter(deps.services);
   app.use(router.routes());

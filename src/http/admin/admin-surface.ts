@@ -2,12 +2,13 @@ import type { Context, Middleware, Next } from 'koa';
 import compose from 'koa-compose';
 import type { Services } from '../../container.ts';
 import { authenticateRequest, type HttpAuthenticator } from '../middleware/authenticate.ts';
+import { sendProblem } from '../problem.ts';
 import { AUTHZEN_BASE, AUTHZEN_METADATA_PATH, authzenErrors, createAuthzenRouter } from '../routes/authzen.ts';
 import { ADMIN_API_BASE, createAdminRouter } from './admin-api.ts';
 
 export interface AdminSurfaceDeps {
   issuer: string;
-  services: Pick<Services, 'apis' | 'applications' | 'signingKeys' | 'access'>;
+  services: Services;
   authenticator: HttpAuthenticator;
   bodyLimitBytes: number;
 }
@@ -32,7 +33,18 @@ export function createAdminSurface(deps: AdminSurfaceDeps): Middleware {
   });
   const authenticate = authenticateRequest(deps.authenticator);
   const stack = (...middleware: Middleware[]) => compose(middleware);
-  const adminStack = stack(authenticate, admin.routes() as Middleware, admin.allowedMethods({ throw: false }) as Middleware);
+  // A known path with a method it does not serve (PUT /users) answers a problem too, with Allow.
+  const methodProblems: Middleware = async (ctx, next) => {
+    await next();
+    if ((ctx.status === 405 || ctx.status === 501) && ctx.body == null)
+      sendProblem(ctx, ctx.status, 'route.method_not_allowed', `${ctx.method} is not served on ${ctx.path}`);
+  };
+  const adminStack = stack(
+    authenticate,
+    methodProblems,
+    admin.routes() as Middleware,
+    admin.allowedMethods({ throw: false }) as Middleware,
+  );
   const authzenRoutes = [authzen.routes() as Middleware, authzen.allowedMethods({ throw: false }) as Middleware];
   const authzenStack = stack(authzenErrors, authenticate, ...authzenRoutes);
   const metadata = stack(...authzenRoutes);

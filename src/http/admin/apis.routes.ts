@@ -8,7 +8,7 @@ import {
 } from '../../domain/api-resources/api-resource.schema.ts';
 import type { ApiResourceService } from '../../domain/api-resources/api-resource.service.ts';
 import { defineRoute } from './route.ts';
-import { Id, iso, Timestamp } from './wire.ts';
+import { ById, iso, listQuery, pageBody, pageOf, paginated, Timestamp } from './wire.ts';
 
 /**
  * GET    /apis            list (filter: ?identifier=URI)
@@ -64,12 +64,15 @@ export function apiRoutes({ apis }: { apis: ApiResourceService }) {
       path: '/apis',
       summary: 'List APIs (resource servers)',
       permission: 'view_api',
-      query: z.object({ identifier: ResourceIdentifier.optional() }),
-      response: z.array(ApiWire),
-      status: [200, 400],
-      async handle({ query }) {
+      tag: 'apis',
+      list: true,
+      query: listQuery(['created'], { identifier: ResourceIdentifier.optional() }),
+      response: paginated(ApiWire),
+      status: [200, 400, 401, 403],
+      async handle({ query, ctx }) {
         const all = await apis.list();
-        return { body: all.filter((a) => query.identifier === undefined || a.identifier === query.identifier).map(apiToWire) };
+        const matching = all.filter((a) => query.identifier === undefined || a.identifier === query.identifier);
+        return { body: pageBody(ctx, pageOf(matching, query), apiToWire) };
       },
     }),
     defineRoute({
@@ -77,9 +80,10 @@ export function apiRoutes({ apis }: { apis: ApiResourceService }) {
       path: '/apis',
       summary: 'Register an API',
       permission: 'add_api',
+      tag: 'apis',
       body: CreateApiWire,
       response: ApiWire,
-      status: [201, 400, 409],
+      status: [201, 400, 401, 403, 409],
       async handle({ body, principal }) {
         const created = await apis.register(
           {
@@ -99,20 +103,22 @@ export function apiRoutes({ apis }: { apis: ApiResourceService }) {
       method: 'get',
       path: '/apis/:id',
       summary: 'Show one API',
+      tag: 'apis',
       permission: 'view_api',
-      params: z.object({ id: Id }),
+      params: ById,
       response: ApiWire,
-      status: [200, 404],
+      status: [200, 400, 401, 403, 404],
       handle: async ({ params }) => ({ body: apiToWire(await apis.getById(params.id)) }),
     }),
     defineRoute({
       method: 'delete',
       path: '/apis/:id',
       summary: 'Remove an API',
+      tag: 'apis',
       permission: 'delete_api',
-      params: z.object({ id: Id }),
-      query: z.object({ force: z.enum(['true', 'false']).optional() }),
-      status: [204, 404, 409],
+      params: ById,
+      query: z.strictObject({ force: z.enum(['true', 'false']).optional() }),
+      status: [204, 400, 401, 403, 404, 409],
       async handle({ params, query, principal }) {
         const api = await apis.getById(params.id);
         await apis.remove(api.identifier, principal.actor, { force: query.force === 'true' });

@@ -1,35 +1,71 @@
 import { z } from 'zod';
+import type { Services } from '../../container.ts';
 import { ResourceIdentifier, ScopeToken } from '../../domain/api-resources/api-resource.schema.ts';
+import { apiTokenError } from '../../domain/api-tokens/api-token.errors.ts';
+import { ApiTokenScope } from '../../domain/api-tokens/api-token.schema.ts';
 import { AllowedOrigin, type Application, ClientType, GrantType, RedirectUri } from '../../domain/applications/application.schema.ts';
-import type { ApplicationService, ApplicationWithSecret } from '../../domain/applications/application.service.ts';
+import type { ApplicationView } from '../../domain/applications/application.service.ts';
 import { defineRoute } from './route.ts';
-import { Id, iso, Timestamp } from './wire.ts';
+import { CreateApplicationTokenWire, createToken, MASK, TokenWire, tokenToWire } from './tokens.routes.ts';
+import { apiUrl, ById, bool, Id, iso, listQuery, pageBody, paginated, paging, QueryBool, Timestamp } from './wire.ts';
 
 /**
- * GET    /applications              list (filter: ?client_id=ID)
- * POST   /applications              register; a confidential client's secret is in this answer only
+ * GET    /applications              list (holders of view_application: all; others: theirs and their
+ *                                   organisations' as admin); filter: client_id, name, user, organization
+ * POST   /applications              register (add_application); `user` and `authorization_grant_type`
+ *                                   required; a confidential client's secret is in this answer only
  * GET    /applications/:id          one
- * PATCH  /applications/:id          rename, replace its APIs, set its introspect right
+ * PATCH  /applications/:id          name, redirect_uris, skip_authorization, organization, apis,
+ *                                   introspect, allowed_origins; client_id, client_secret, user,
+ *                                   authorization_grant_type and client_type are read-only (400)
  * POST   /applications/:id/secrets  a new secret (the old one stops working); in this answer only
  * DELETE /applications/:id          remove; its tokens stop being accepted at introspection
+ * GET    /applications/:id/tokens   the API tokens bound to it (masked)
+ * POST   /applications/:id/tokens   { scope }: a token for the caller (the operator: for the owner), bound to it
+ * GET    /users/:id/applications    a user's applications (as far as the caller reaches)
+ *
+ * The AWX rules (issue 10): superusers reach every application; organisation admins those of
+ * their organisations and of their members; anyone else their own, and registers new ones only
+ * with `add_application`. An application out of reach is a 404, never a 403.
  */
 const GrantedApiWire = z.object({ identifier: z.string(), scopes: z.array(z.string()), introspect: z.boolean() });
 
 export const ApplicationWire = z.object({
   id: z.string(),
+  type: z.literal('application'),
+  url: z.string(),
+  related: z.object({
+    owner: z.string().nullable(),
+    organization: z.string().nullable(),
+    tokens: z.string(),
+    activity: z.string(),
+    secrets: z.string(),
+  }),
+  summary_fields: z.object({
+    owner: z.object({ id: z.string(), username: z.string() }).nullable(),
+    tokens: z.object({
+      count: z.number().int(),
+      results: z.array(z.object({ id: z.string(), name: z.string(), scope: ApiTokenScope, token: z.string() })),
+    }),
+  }),
   client_id: z.string(),
   /** only in the answers that create one: register and rotate */
   client_secret: z.string().optional(),
   name: z.string(),
   client_type: ClientType,
+  authorization_grant_type: z.string(),
   grant_types: z.array(z.string()),
   redirect_uris: z.array(z.string()),
+  skip_authorization: z.boolean(),
   allowed_origins: z.array(z.string()),
   apis: z.array(GrantedApiWire),
+  user: z.string().nullable(),
+  organization: z.string().nullable(),
   is_active: z.boolean(),
   secret_hint: z.string().nullable(),
   secret_rotated_at: Timestamp,
   created_at: Timestamp,
+  updated_at: Timestamp,
 });
 export type ApplicationWire = z.infer<typeof ApplicationWire>;
 
@@ -41,142 +77,261 @@ const ApiGrantWire = z
   })
   .strict();
 
-export const CreateApplicationWire = z
-  .object({
-    name: z.string().trim().min(1).max(200),
-    client_type: ClientType.optional(),
-    grant_types: z.array(GrantType).min(1).optional(),
-    redirect_uris: z.array(RedirectUri).max(50).optional(),
-    allowed_origins: z.array(AllowedOrigin).max(50).optional(),
-    apis: z.array(ApiGrantWire).max(100).optional(),
-    skip_authorization: z.boolean().optional(),
-  })
-  .strict();
+const readOnly = (why: string) =>
+  z
+    .never({ error: why })
+    .optional()
+    .meta({ description: `read-only: ${why}` });
 
-export const UpdateApplicationWire = z
-  .object({
-    name: z.string().trim().min(1).max(200).optional(),
-    apis: z.array(ApiGrantWire).max(100).optional(),
-    introspect: z.boolean().optional(),
-    allowed_origins: z.array(AllowedOrigin).max(50).optional(),
-  })
-  .strict();
+export const CreateApplicationWire = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  user: Id.meta({ description: "the owner's id: yourself, or (organisation admins) one of your members" }),
+  authorization_grant_type: GrantType,
+  client_type: ClientType.optional(),
+  redirect_uris: z.array(RedirectUri).max(50).optional(),
+  skip_authorization: z.boolean().optional(),
+  organization: Id.nullable().optional(),
+  allowed_origins: z.array(AllowedOrigin).max(50).optional(),
+  apis: z.array(ApiGrantWire).max(100).optional(),
+  client_id: readOnly('client_id is generated'),
+  client_secret: readOnly('client_secret is generated'),
+});
 
-export function applicationToWire(app: Application, clientSecret?: string | null): ApplicationWire {
+export const UpdateApplicationWire = z.strictObject({
+  name: z.string().trim().min(1).max(200).optional(),
+  redirect_uris: z.array(RedirectUri).max(50).optional(),
+  skip_authorization: z.boolean().optional(),
+  organization: Id.nullable().optional(),
+  apis: z.array(ApiGrantWire).max(100).optional(),
+  introspect: z.boolean().optional(),
+  allowed_origins: z.array(AllowedOrigin).max(50).optional(),
+  client_id: readOnly('client_id cannot change'),
+  client_secret: readOnly('rotate the secret with POST /applications/{id}/secrets'),
+  user: readOnly('the owner cannot change'),
+  authorization_grant_type: readOnly('authorization_grant_type cannot change'),
+  client_type: readOnly('client_type cannot change'),
+});
+
+export function applicationToWire(app: ApplicationView, clientSecret?: string | null): ApplicationWire {
+  const url = apiUrl(`/applications/${app.id}`);
   return {
     id: app.id,
+    type: 'application',
+    url,
+    related: {
+      owner: app.ownerUserId ? apiUrl(`/users/${app.ownerUserId}`) : null,
+      organization: app.organizationId ? apiUrl(`/organizations/${app.organizationId}`) : null,
+      tokens: `${url}/tokens`,
+      activity: `${url}/activity`,
+      secrets: `${url}/secrets`,
+    },
+    summary_fields: {
+      owner: app.summary.owner,
+      tokens: {
+        count: app.summary.tokenCount,
+        results: app.summary.tokens.map((t) => ({ id: t.id, name: t.name, scope: t.scope, token: MASK })),
+      },
+    },
     client_id: app.clientId,
     ...(clientSecret ? { client_secret: clientSecret } : {}),
     name: app.name,
     client_type: app.clientType,
+    authorization_grant_type: app.grantTypes[0] ?? 'client_credentials',
     grant_types: app.grantTypes,
     redirect_uris: app.redirectUris,
+    skip_authorization: app.skipAuthorization,
     allowed_origins: app.allowedOrigins,
     apis: app.apis,
+    user: app.ownerUserId,
+    organization: app.organizationId,
     is_active: app.isActive,
     secret_hint: app.secretHint,
     secret_rotated_at: iso(app.secretRotatedAt),
     created_at: iso(app.createdAt),
+    updated_at: iso(app.updatedAt),
   };
 }
 
-const withSecret = ({ application, clientSecret }: ApplicationWithSecret) => applicationToWire(application, clientSecret);
+const ListQuery = listQuery(['name', '-name', 'created', '-created'], {
+  client_id: z.string().max(200).optional(),
+  name: z.string().max(200).optional(),
+  user: Id.optional(),
+  organization: Id.optional(),
+});
 
-export function applicationRoutes({ applications }: { applications: ApplicationService }) {
-  const ById = z.object({ id: Id });
+export function applicationRoutes({ applications, apiTokens }: Pick<Services, 'applications' | 'apiTokens'>) {
+  const show = async ({ principal, params }: { principal: Parameters<typeof applications.getVisible>[0]; params: { id: string } }) =>
+    applicationToWire(await applications.getVisible(principal, params.id));
   return [
     defineRoute({
       method: 'get',
       path: '/applications',
-      summary: 'List applications (never their secrets)',
+      tag: 'applications',
+      summary: 'List applications you reach (never their secrets)',
       permission: 'view_application',
-      query: z.object({ client_id: z.string().max(200).optional() }),
-      response: z.array(ApplicationWire),
-      status: [200, 400],
-      async handle({ query }) {
-        const all = await applications.list();
-        return {
-          body: all.filter((a) => query.client_id === undefined || a.clientId === query.client_id).map((a) => applicationToWire(a)),
-        };
+      own: true,
+      list: true,
+      query: ListQuery,
+      response: paginated(ApplicationWire),
+      status: [200, 400, 401, 403],
+      async handle({ query, principal, ctx }) {
+        const page = await applications.listVisible(
+          principal,
+          { clientId: query.client_id, name: query.name, ownerUserId: query.user, organizationId: query.organization },
+          { ...paging(query), orderBy: query.order_by },
+        );
+        return { body: pageBody(ctx, page, (a) => applicationToWire(a)) };
       },
     }),
     defineRoute({
       method: 'post',
       path: '/applications',
+      tag: 'applications',
       summary: 'Register an application (OAuth client); the answer carries its secret, once',
       permission: 'add_application',
       body: CreateApplicationWire,
       response: ApplicationWire,
-      status: [201, 400, 409],
+      status: [201, 400, 401, 403, 409],
       async handle({ body, principal }) {
-        const created = await applications.register(
-          {
-            name: body.name,
-            clientType: body.client_type,
-            grantTypes: body.grant_types,
-            redirectUris: body.redirect_uris,
-            allowedOrigins: body.allowed_origins,
-            apis: body.apis,
-            skipAuthorization: body.skip_authorization,
-          },
-          principal.actor,
-        );
-        return { body: withSecret(created) };
+        const created = await applications.registerAs(principal, {
+          name: body.name,
+          ownerUserId: body.user,
+          organizationId: body.organization ?? null,
+          clientType: body.client_type,
+          grantTypes: [body.authorization_grant_type],
+          redirectUris: body.redirect_uris,
+          allowedOrigins: body.allowed_origins,
+          apis: body.apis,
+          skipAuthorization: body.skip_authorization,
+        });
+        return { body: applicationToWire(created.view, created.clientSecret) };
       },
     }),
     defineRoute({
       method: 'get',
       path: '/applications/:id',
+      tag: 'applications',
       summary: 'Show one application',
       permission: 'view_application',
+      own: true,
       params: ById,
       response: ApplicationWire,
-      status: [200, 404],
-      handle: async ({ params }) => ({ body: applicationToWire(await applications.getById(params.id)) }),
+      status: [200, 400, 401, 403, 404],
+      handle: async (input) => ({ body: await show(input) }),
     }),
     defineRoute({
       method: 'patch',
       path: '/applications/:id',
-      summary: "Change an application's name, APIs or introspect right",
+      tag: 'applications',
+      summary: "Change an application's name, redirect URIs, organization, APIs, introspect right or allowed origins",
       permission: 'change_application',
+      own: true,
       params: ById,
       body: UpdateApplicationWire,
       response: ApplicationWire,
-      status: [200, 400, 404, 409],
+      status: [200, 400, 401, 403, 404, 409, 412],
+      current: show,
       async handle({ params, body, principal }) {
-        const { clientId } = await applications.getById(params.id);
-        const updated = await applications.update(
-          { clientId, name: body.name, apis: body.apis, introspect: body.introspect, allowedOrigins: body.allowed_origins },
-          principal.actor,
-        );
+        const updated = await applications.updateAs(principal, params.id, {
+          name: body.name,
+          redirectUris: body.redirect_uris,
+          skipAuthorization: body.skip_authorization,
+          organizationId: body.organization,
+          apis: body.apis,
+          introspect: body.introspect,
+          allowedOrigins: body.allowed_origins,
+        });
         return { body: applicationToWire(updated) };
       },
     }),
     defineRoute({
       method: 'post',
       path: '/applications/:id/secrets',
+      tag: 'applications',
       summary: "Replace an application's secret; the answer carries the new one, once",
       permission: 'change_application',
+      own: true,
       params: ById,
       response: ApplicationWire,
-      status: [201, 400, 404],
+      status: [201, 400, 401, 403, 404],
       async handle({ params, principal }) {
-        const { clientId } = await applications.getById(params.id);
-        return { body: withSecret(await applications.rotateSecret(clientId, principal.actor)) };
+        const rotated = await applications.rotateSecretAs(principal, params.id);
+        return { body: applicationToWire(rotated.view, rotated.clientSecret) };
       },
     }),
     defineRoute({
       method: 'delete',
       path: '/applications/:id',
-      summary: 'Remove an application',
+      tag: 'applications',
+      summary: 'Remove an application; its tokens stop being accepted',
       permission: 'delete_application',
+      own: true,
       params: ById,
-      status: [204, 404],
+      status: [204, 400, 401, 403, 404, 412],
+      current: show,
       async handle({ params, principal }) {
-        const { clientId } = await applications.getById(params.id);
-        await applications.remove(clientId, principal.actor);
+        await applications.removeAs(principal, params.id);
         return {};
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/applications/:id/tokens',
+      tag: 'applications',
+      summary: 'List the API tokens bound to an application (masked)',
+      permission: 'view_application',
+      own: true,
+      list: true,
+      params: ById,
+      query: listQuery(['-created'], { include_inactive: QueryBool.optional() }),
+      response: paginated(TokenWire),
+      status: [200, 400, 401, 403, 404],
+      async handle({ params, query, principal, ctx }) {
+        await applications.getVisible(principal, params.id);
+        const page = await apiTokens.listForApplication(params.id, { ...paging(query), includeInactive: bool(query.include_inactive) });
+        return { body: pageBody(ctx, page, (t) => tokenToWire(t)) };
+      },
+    }),
+    defineRoute({
+      method: 'post',
+      path: '/applications/:id/tokens',
+      tag: 'applications',
+      summary: 'Create an API token bound to this application, acting as you (the operator: as its owner); its secret, once',
+      permission: 'add_token',
+      own: true,
+      params: ById,
+      body: CreateApplicationTokenWire,
+      response: TokenWire,
+      status: [201, 400, 401, 403, 404],
+      async handle({ params, body, principal, scope }) {
+        const application = await applications.getVisible(principal, params.id);
+        const userId = principal.userId ?? application.ownerUserId;
+        if (!userId) throw apiTokenError('unknown_application', { id: params.id }, 'this application has no owner to act as: give it one');
+        return { body: await createToken({ apiTokens }, principal, scope, userId, body, application.id) };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/users/:id/applications',
+      tag: 'applications',
+      summary: "List a user's applications (as far as you reach them)",
+      permission: 'view_application',
+      own: true,
+      list: true,
+      params: ById,
+      query: ListQuery.omit({ user: true }),
+      response: paginated(ApplicationWire),
+      status: [200, 400, 401, 403, 404],
+      async handle({ params, query, principal, ctx }) {
+        const page = await applications.listVisible(
+          principal,
+          { clientId: query.client_id, name: query.name, ownerUserId: params.id, organizationId: query.organization },
+          { ...paging(query), orderBy: query.order_by },
+        );
+        return { body: pageBody(ctx, page, (a) => applicationToWire(a)) };
       },
     }),
   ];
 }
+
+export type { Application };

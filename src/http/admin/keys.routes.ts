@@ -3,7 +3,7 @@ import { SigningAlg } from '../../domain/api-resources/api-resource.schema.ts';
 import type { SigningKeyInfo } from '../../domain/signing-keys/signing-key.schema.ts';
 import type { SigningKeyService } from '../../domain/signing-keys/signing-key.service.ts';
 import { defineRoute } from './route.ts';
-import { Id, iso, Timestamp } from './wire.ts';
+import { Id, iso, listQuery, pageBody, pageOf, paginated, Timestamp } from './wire.ts';
 
 /**
  * GET  /keys                     every signing key and its state
@@ -42,19 +42,23 @@ export function keyRoutes({ signingKeys }: { signingKeys: SigningKeyService }) {
       method: 'get',
       path: '/keys',
       summary: 'List signing keys and their states',
+      tag: 'keys',
       permission: 'view_key',
-      response: z.array(KeyWire),
-      status: [200],
-      handle: async () => ({ body: (await signingKeys.list()).map(keyToWire) }),
+      list: true,
+      query: listQuery(['created'], {}),
+      response: paginated(KeyWire),
+      status: [200, 400, 401, 403],
+      handle: async ({ query, ctx }) => ({ body: pageBody(ctx, pageOf(await signingKeys.list(), query), keyToWire) }),
     }),
     defineRoute({
       method: 'post',
       path: '/keys/rotations',
       summary: 'Rotate the signing keys',
+      tag: 'keys',
       permission: 'change_key',
       body: z.object({ now: z.boolean().optional() }).strict(),
       response: z.array(KeyWire),
-      status: [201, 400],
+      status: [201, 400, 401, 403],
       async handle({ body, principal }) {
         const keys = await signingKeys.rotate(principal.actor, { immediately: body.now === true });
         return { body: keys.map(keyToWire) };
@@ -64,10 +68,11 @@ export function keyRoutes({ signingKeys }: { signingKeys: SigningKeyService }) {
       method: 'post',
       path: '/keys/:kid/revocation',
       summary: 'Revoke a (compromised) signing key',
+      tag: 'keys',
       permission: 'change_key',
-      params: z.object({ kid: Id }),
+      params: z.strictObject({ kid: Id }),
       response: KeyRevocationWire,
-      status: [200, 404],
+      status: [200, 400, 401, 403, 404],
       async handle({ params, principal }) {
         const { key, changed, replacements } = await signingKeys.revoke(params.kid, principal.actor);
         return { body: { revoked: keyToWire(key), changed, replacements: replacements.map(keyToWire) } };

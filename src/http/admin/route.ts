@@ -1,7 +1,8 @@
+import { createHash } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
-import type { ZodType, z } from 'zod';
-import { holds, type Principal } from '../../domain/access/principal.ts';
+import { ZodError, type ZodType, z } from 'zod';
+import { holds, mayActOnOwn, type Principal } from '../../domain/access/principal.ts';
 import { AppError } from '../../lib/app-error.ts';
 
 export type { Principal };
@@ -14,7 +15,22 @@ export type { Principal };
  * boundary, naming each field), the permission is checked, and the answer is checked against the
  * declared statuses and passed through the response schema, which **strips** unknown fields, so
  * nothing the schema does not name (a digest, a secret) can leave by accident. The same
- * declarations are the OpenAPI document.
+ * declarations are the OpenAPI document (openapi.ts).
+ *
+ * Conventions the guard applies to every route:
+ * - **Who.** No principal: 401. A route's `permission` is a codename the caller must hold (403
+ *   otherwise), unless the route says `own: true`: then a caller without the codename may still
+ *   call it on objects that are their own (`scope: 'own'`; the handler narrows what it reads or
+ *   changes, and an object outside the caller's reach is a 404, never a 403). A credential limited
+ *   to reading (an API token with `read` scope) gets 403 on every unsafe method.
+ * - **ETag.** Every answer that is one object carries a strong ETag (a digest of its JSON). A GET
+ *   with a matching `If-None-Match` gets 304. A PATCH, PUT or DELETE of a route that declares
+ *   `current` honours `If-Match` (412 when the object changed since): optimistic concurrency for
+ *   people and scripts. Without If-Match the write is unconditional (no 428: the CLI and simple
+ *   scripts need not read first). The check runs just before the write, not in its transaction:
+ *   two writers racing within the same moment can both pass it.
+ * - **Queries** are strict: an unknown parameter is a 400, never silently ignored (a misspelt
+ *   filter would otherwise widen a list).
  */
 declare module 'koa' {
   interface DefaultState {
@@ -23,11 +39,15 @@ declare module 'koa' {
   }
 }
 
+/** `all`: the caller holds the route's codename; `own`: only their own objects (routes with `own: true`). */
+export type AccessScope = 'all' | 'own';
+
 export interface RouteInput<P extends ZodType, Q extends ZodType, B extends ZodType> {
   params: z.infer<P>;
   query: z.infer<Q>;
   body: z.infer<B>;
   principal: Principal;
+  scope: AccessScope;
   ctx: Context;
 }
 
@@ -42,18 +62,31 @@ export interface RouteDef<P extends ZodType, Q extends ZodType, B extends ZodTyp
   /** @koa/router syntax, relative to the API's base: `/applications/:id` */
   path: string;
   summary: string;
+  /** OpenAPI tag (the resource) */
+  tag?: string;
   /**
-   * the codename the caller must hold (superusers hold every one); null: any authenticated caller,
-   * for routes about the caller itself (`/me`, `/access-check`)
+   * the codename the caller must hold (superusers hold every one); null: no codename — with
+   * `public`, no authentication at all; without it, any authenticated caller (routes about the
+   * caller itself: `/me`, `/access-check`)
    */
   permission: string | null;
+  /** a POST that changes nothing (an access check): read-only credentials may call it */
+  readsOnly?: boolean;
+  /** callers without `permission` may still use the route on their own objects (see above) */
+  own?: boolean;
+  /** no authentication at all (the OpenAPI document and its page) */
+  public?: boolean;
   params?: P;
   query?: Q;
   body?: B;
   /** the success body; omit for 204 */
   response?: R;
+  /** the answer is a page of a list (no ETag) */
+  list?: boolean;
   /** every status the route answers, the success status first */
   status: number[];
+  /** the object as GET shows it, for If-Match on PATCH/PUT/DELETE */
+  current?(input: RouteInput<P, Q, B>): Promise<unknown>;
   handle(input: RouteInput<P, Q, B>): Promise<RouteResult<R>>;
 }
 
@@ -67,26 +100,76 @@ export function defineRoute<P extends ZodType, Q extends ZodType, B extends ZodT
 }
 
 const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+const NO_QUERY = z.strictObject({});
 
 /** Registers `routes` on `router`, each behind its guard. */
 export function mountRoutes(router: Router, routes: readonly AnyRoute[]): void {
   for (const route of routes) router[route.method](route.path, guarded(route));
 }
 
+/** JSON with its object keys sorted, so equal objects always give the same ETag. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
+
+/** The strong ETag of an object's JSON representation. */
+export function etagOf(value: unknown): string {
+  return `"${createHash('sha256').update(canonical(value)).digest('base64url').slice(0, 27)}"`;
+}
+
+/** RFC 9110 §13.1.1: `*`, or a list of entity tags compared strongly (a weak tag never matches). */
+function ifMatchHolds(header: string, etag: string): boolean {
+  const value = header.trim();
+  if (value === '*') return true;
+  return value.split(',').some((tag) => tag.trim() === etag);
+}
+
+/** RFC 9110 §13.1.2: weak comparison. */
+function ifNoneMatchHolds(header: string, etag: string): boolean {
+  const value = header.trim();
+  if (value === '*') return true;
+  const bare = etag.replace(/^W\//, '');
+  return value.split(',').some((tag) => tag.trim().replace(/^W\//, '') === bare);
+}
+
+function authorise(route: AnyRoute, principal: Principal | undefined, method: string): AccessScope {
+  if (!principal) throw new AppError('auth.unauthenticated', 'authentication required', { status: 401 });
+  if (principal.credential?.readOnly && !SAFE_METHODS.has(method) && !route.readsOnly) {
+    throw new AppError('auth.read_only_credential', 'this credential may only read (its scope is read)', { status: 403 });
+  }
+  if (route.permission === null) return 'all';
+  const codename = route.permission;
+  if (holds(principal, codename)) return 'all';
+  if (route.own && mayActOnOwn(principal, codename)) return 'own';
+  throw new AppError('auth.forbidden', `this needs the permission ${codename}`, { status: 403, details: { permission: codename } });
+}
+
 function guarded(route: AnyRoute) {
   return async function guardedRoute(ctx: Context, _next: Next): Promise<void> {
     const principal = ctx.state.principal;
-    if (!principal) throw new AppError('auth.unauthenticated', 'authentication required', { status: 401 });
-    if (route.permission !== null && !holds(principal, route.permission)) {
-      throw new AppError('auth.forbidden', `this needs the permission ${route.permission}`, { status: 403 });
-    }
+    const scope: AccessScope = route.public ? 'all' : authorise(route, principal, ctx.method);
     const input = {
       params: route.params ? route.params.parse(ctx.params ?? {}) : {},
-      query: route.query ? route.query.parse({ ...ctx.query }) : {},
+      query: (route.query ?? NO_QUERY).parse({ ...ctx.query }),
       body: route.body ? route.body.parse(await readJson(ctx)) : undefined,
-      principal,
+      principal: principal as Principal,
+      scope,
       ctx,
     };
+    const ifMatch = ctx.get('if-match');
+    if (ifMatch && route.current && ['PATCH', 'PUT', 'DELETE'].includes(ctx.method)) {
+      const current = await route.current(input);
+      if (!ifMatchHolds(ifMatch, etagOf(current))) {
+        throw new AppError('request.precondition_failed', 'the object changed since you read it: read it again, then retry', {
+          status: 412,
+        });
+      }
+    }
     const result = await route.handle(input);
     const status = result.status ?? (route.status[0] as number);
     if (!route.status.includes(status)) {
@@ -96,7 +179,27 @@ function guarded(route: AnyRoute) {
     }
     ctx.status = status;
     if (status === 204) return;
-    ctx.body = route.response ? route.response.parse(result.body) : result.body;
+    let body: unknown = result.body;
+    if (route.response) {
+      try {
+        body = route.response.parse(result.body);
+      } catch (err) {
+        // Our answer does not match our own schema: a bug here, not a bad request.
+        if (err instanceof ZodError) throw new AppError('route.invalid_response', 'internal error', { status: 500, cause: err });
+        throw err;
+      }
+    }
+    ctx.set('Cache-Control', 'no-store');
+    if (!route.list && body !== undefined && route.response) {
+      const etag = etagOf(body);
+      ctx.set('ETag', etag);
+      const ifNoneMatch = ctx.get('if-none-match');
+      if (ctx.method === 'GET' && ifNoneMatch && ifNoneMatchHolds(ifNoneMatch, etag)) {
+        ctx.status = 304;
+        return;
+      }
+    }
+    ctx.body = body;
   };
 }
 
