@@ -142,7 +142,7 @@ describe('Token (API tokens)', () => {
   it('a valid token without the permission a route needs gets 403 problem+json, no challenge', async () => {
     const user = await makeUser(server.services, { permissions: ['view_user'] });
     const { secret } = await makeToken(server.services, user.id);
-    const res = await call(server, 'GET', '/api/v1/applications', { auth: tokenAuth(secret) });
+    const res = await call(server, 'GET', '/api/v1/permissions', { auth: tokenAuth(secret) });
     expectProblem(res, 403, 'auth.forbidden');
     expect(res.headers.get('www-authenticate')).toBeNull();
   });
