@@ -58,6 +58,22 @@ const CASES: Record<string, (s: Setup) => Case> = {
     headers: { authorization: basicAuth(s.single.clientId, s.single.clientSecret) },
     clientId: s.single.clientId,
   }),
+  'empty audience, resource and scope values, read as absent': (s) => ({
+    form: { grant_type: 'client_credentials', audience: '', resource: '', scope: '' },
+    headers: { authorization: basicAuth(s.single.clientId, s.single.clientSecret) },
+    clientId: s.single.clientId,
+  }),
+  'client_secret_post with audience and an empty resource': (s) => ({
+    form: {
+      grant_type: 'client_credentials',
+      client_id: s.both.clientId,
+      client_secret: s.both.clientSecret,
+      audience: s.rs.identifier,
+      resource: '',
+    },
+    headers: {},
+    clientId: s.both.clientId,
+  }),
 };
 
 const HEADERS = ['cache-control', 'content-type', 'vary', 'access-control-allow-origin', 'access-control-expose-headers'];
@@ -166,6 +182,16 @@ describe('token endpoint fast path: what it leaves to oidc-provider', () => {
     expect(res.json?.fellThrough).toBeUndefined();
   });
 
+  // Every request the parity suite above compares is one the fast path answers itself.
+  for (const [name, build] of Object.entries(CASES)) {
+    it(`answers itself [${name}]`, async () => {
+      const { form, headers } = build(setup);
+      const res = await post(new URLSearchParams(form).toString(), headers);
+      expect(res.status, res.text).toBe(200);
+      expect(res.json?.fellThrough).toBeUndefined();
+    });
+  }
+
   const fallThrough: Record<string, (s: Setup) => [string, Record<string, string>]> = {
     'a wrong secret': (s) => [
       `grant_type=client_credentials&audience=${encodeURIComponent(s.es.identifier)}`,
@@ -179,6 +205,18 @@ describe('token endpoint fast path: what it leaves to oidc-provider', () => {
     'an API with opaque tokens': (s) => [
       `grant_type=client_credentials&resource=${encodeURIComponent(s.opaque.identifier)}`,
       basic(s.both),
+    ],
+    'a scope outside the RFC 6749 §3.3 syntax': (s) => [
+      `grant_type=client_credentials&resource=${encodeURIComponent(s.es.identifier)}&scope=read++write`,
+      basic(s.both),
+    ],
+    'an API nobody registered': (s) => [
+      `grant_type=client_credentials&audience=${encodeURIComponent('https://unknown.example.test')}`,
+      basic(s.both),
+    ],
+    'an API the client was not granted': (s) => [
+      `grant_type=client_credentials&audience=${encodeURIComponent(s.rs.identifier)}`,
+      basic(s.single),
     ],
     'a scope the client was not granted': (s) => [
       `grant_type=client_credentials&resource=${encodeURIComponent(s.es.identifier)}&scope=admin`,

@@ -6,6 +6,7 @@ import type { ClientRecord } from '../../domain/applications/application.schema.
 import type { ApplicationService } from '../../domain/applications/application.service.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { newTokenId } from '../../lib/ids.ts';
+import { chooseApi, decideClientCredentials, isRefusal } from '../../oidc/client-credentials-policy.ts';
 import type { JwtSigner } from '../../oidc/jwt-signer.ts';
 import { OIDC_ROUTES } from '../../oidc/routes.ts';
 import type { ClientAuthThrottle } from '../client-auth-throttle.ts';
@@ -20,7 +21,8 @@ import { parseForm } from '../form-body.ts';
  * client authentication for every method, grant dispatch, token models) that costs more than the
  * signature itself. For the plainest, most frequent request, this middleware issues the very
  * token oidc-provider would — same header, claims and claim order, same response body and headers,
- * the same client, API, scope and lifetime rules (oidc/resources.ts) — from in-memory state.
+ * the same client, API, scope and lifetime rules (oidc/client-credentials-policy.ts, which
+ * oidc-provider's hooks in oidc/resources.ts apply too) — from in-memory state.
  *
  * Anything else falls through to oidc-provider untouched (the body is replayed): other grants,
  * any error (unknown client, wrong secret, unknown audience, a scope not granted…, so every error
@@ -68,15 +70,15 @@ export function tokenFastPath(deps: TokenFastPathDeps) {
     if (!authenticated && throttle?.answerIfBlocked(ctx, credentials.clientId)) return BLOCKED;
     if (!client || !isMachineClient(client) || !authenticated) return null;
 
-    const identifier = requestedApi(form, client);
-    if (!identifier) return null;
-    const api = await apis.resolve(identifier);
-    const grant = client.apis.find((g) => g.identifier === identifier);
-    if (api?.accessTokenFormat !== 'jwt' || !grant || !signer.activeKid(api.signingAlg)) return null;
-
-    const scopes = requestedScopes(form.scope, grant.scopes);
-    if (!scopes) return null;
-    const scope = scopes.join(' ') || undefined;
+    // The same rules as oidc-provider's hooks (oidc/client-credentials-policy.ts); a refusal is the
+    // library's to answer.
+    const chosen = chooseApi(form, client.apis);
+    if (isRefusal(chosen)) return null;
+    const decision = decideClientCredentials(form, chosen.identifier, await apis.resolve(chosen.identifier), client.apis);
+    if (isRefusal(decision)) return null;
+    const { api } = decision;
+    if (api.accessTokenFormat !== 'jwt' || !signer.activeKid(api.signingAlg)) return null;
+    const scope = decision.scopes.join(' ') || undefined;
 
     // Claims in oidc-provider's order for a client credentials JWT (RFC 9068 §2.2).
     const iat = clock.epoch();
@@ -127,27 +129,6 @@ export function tokenFastPath(deps: TokenFastPathDeps) {
 
 function isMachineClient(client: ClientRecord): boolean {
   return client.isActive && client.clientType === 'confidential' && client.grantTypes.includes(CLIENT_CREDENTIALS);
-}
-
-/** The API named by `resource` or `audience` (which must agree), or the client's only API. */
-function requestedApi(form: Record<string, string>, client: ClientRecord): string | undefined {
-  const { resource, audience } = form;
-  if (resource === '' || audience === '') return undefined;
-  if (resource !== undefined && audience !== undefined && resource !== audience) return undefined;
-  const named = resource ?? audience;
-  if (named !== undefined) return named;
-  return client.apis.length === 1 ? client.apis[0]?.identifier : undefined;
-}
-
-/**
- * The token's scopes: those requested (each once, in request order) when every one is granted,
- * all granted scopes when none is requested (RFC 6749 §3.3 default), null otherwise.
- */
-function requestedScopes(requested: string | undefined, granted: string[]): string[] | null {
-  if (requested === undefined) return granted;
-  const scopes = requested.split(' ');
-  if (scopes.some((s) => !granted.includes(s))) return null;
-  return [...new Set(scopes)];
 }
 
 /** The presented credentials (client-authentication.ts), or null when oidc-provider must judge them. */
