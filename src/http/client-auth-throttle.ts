@@ -67,7 +67,7 @@ export interface ClientAuthThrottle {
 
 declare module 'koa' {
   interface DefaultState {
-    /** the client id a request presented, for the throttle (set by client-authentication.ts) */
+    /** the client id a request presented, for the throttle (set where the request is read: oidc/client-auth.ts) */
     presentedClientId?: string;
   }
 }

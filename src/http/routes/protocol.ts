@@ -1,11 +1,12 @@
 import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { errors } from 'oidc-provider';
+import type { ClientRecord } from '../../domain/applications/application.schema.ts';
 import type { ApplicationService } from '../../domain/applications/application.service.ts';
+import { authenticateClient, clientAuthError, isClientAuthFailure, readPresentedClient } from '../../oidc/client-auth.ts';
 import { mayRevoke } from '../../oidc/introspection-policy.ts';
 import { OIDC_ROUTES } from '../../oidc/routes.ts';
 import type { TokenInspector } from '../../oidc/token-inspector.ts';
-import { authenticateClient } from '../client-authentication.ts';
 import { readForm } from '../form-body.ts';
 
 /**
@@ -19,6 +20,20 @@ export interface ProtocolRouteDeps {
   applications: ApplicationService;
   inspector: TokenInspector;
   bodyLimitBytes: number;
+}
+
+/**
+ * The confidential client calling (client_secret_basic or client_secret_post, oidc/client-auth.ts);
+ * every failure to authenticate is the same 401 `invalid_client`, so callers cannot probe which
+ * client ids exist.
+ */
+async function authenticate(ctx: Context, form: Record<string, string>, applications: ApplicationService): Promise<ClientRecord> {
+  const presented = readPresentedClient(ctx.headers.authorization, form);
+  // For the throttle, which counts failures per presented id.
+  ctx.state.presentedClientId = presented.clientId;
+  const result = await authenticateClient(applications, presented);
+  if (isClientAuthFailure(result)) throw clientAuthError(result);
+  return result.client;
 }
 
 function requireToken(form: Record<string, string>): string {
@@ -63,7 +78,7 @@ export function registerProtocolRoutes(router: Router, { applications, inspector
 
   router.post(OIDC_ROUTES.introspection, async (ctx) => {
     const form = await readForm(ctx, bodyLimitBytes);
-    const client = await authenticateClient(ctx, form, applications);
+    const client = await authenticate(ctx, form, applications);
     const token = requireToken(form);
     ctx.set('Cache-Control', 'no-store');
     // RFC 7662 §4: the answer depends on who asks (the token's own client, or a resource server
@@ -73,7 +88,7 @@ export function registerProtocolRoutes(router: Router, { applications, inspector
 
   router.post(OIDC_ROUTES.revocation, async (ctx) => {
     const form = await readForm(ctx, bodyLimitBytes);
-    const client = await authenticateClient(ctx, form, applications);
+    const client = await authenticate(ctx, form, applications);
     const token = requireToken(form);
     const found = await inspector.inspect(token, form.token_type_hint);
     // RFC 7009 §2.1: only the client the token was issued to may revoke it. Another client's token

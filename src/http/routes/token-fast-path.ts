@@ -6,11 +6,11 @@ import type { ClientRecord } from '../../domain/applications/application.schema.
 import type { ApplicationService } from '../../domain/applications/application.service.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { newTokenId } from '../../lib/ids.ts';
+import { authenticateClient, isClientAuthFailure, readPresentedClient } from '../../oidc/client-auth.ts';
 import { chooseApi, decideClientCredentials, isRefusal } from '../../oidc/client-credentials-policy.ts';
 import type { JwtSigner } from '../../oidc/jwt-signer.ts';
 import { OIDC_ROUTES } from '../../oidc/routes.ts';
 import type { ClientAuthThrottle } from '../client-auth-throttle.ts';
-import { readClientCredentials } from '../client-authentication.ts';
 import { parseForm } from '../form-body.ts';
 
 /**
@@ -57,18 +57,20 @@ export function tokenFastPath(deps: TokenFastPathDeps) {
    * The token response for `form`, null when oidc-provider must answer instead, or BLOCKED when the
    * throttle answered a failed client authentication.
    */
-  async function issue(ctx: Context, authorization: string, form: Record<string, string>) {
+  async function issue(ctx: Context, authorization: string | undefined, form: Record<string, string>) {
     if (form.grant_type !== CLIENT_CREDENTIALS || form.client_assertion !== undefined || form.client_assertion_type !== undefined) {
       return null;
     }
-    const credentials = credentialsOrNull(authorization, form);
-    if (!credentials) return null;
-    const client = await applications.findClient(credentials.clientId);
-    // verifySecret runs for an unknown id too (against a dummy digest): the same work either way.
-    const authenticated = applications.verifySecret(client, credentials.secret);
-    // oidc-provider would answer this request 401 invalid_client (same credentials, same check).
-    if (!authenticated && throttle?.answerIfBlocked(ctx, credentials.clientId)) return BLOCKED;
-    if (!client || !isMachineClient(client) || !authenticated) return null;
+    // Secret-based client authentication only; oidc-provider judges anything else.
+    const presented = readPresentedClient(authorization, form);
+    if (isClientAuthFailure(presented) || presented.method === 'none') return null;
+    const authenticated = await authenticateClient(applications, presented);
+    if (isClientAuthFailure(authenticated)) {
+      // oidc-provider would answer this request 401 invalid_client (same credentials, same check).
+      return throttle?.answerIfBlocked(ctx, presented.clientId) ? BLOCKED : null;
+    }
+    const { client } = authenticated;
+    if (!isMachineClient(client)) return null;
 
     // The same rules as oidc-provider's hooks (oidc/client-credentials-policy.ts); a refusal is the
     // library's to answer.
@@ -110,7 +112,7 @@ export function tokenFastPath(deps: TokenFastPathDeps) {
     }
     const raw = await readBody(ctx.req, length);
     const form = formOrNull(raw);
-    const response = form ? await issue(ctx, ctx.get('authorization'), form) : null;
+    const response = form ? await issue(ctx, ctx.headers.authorization, form) : null;
     if (response === BLOCKED) return;
     if (!response) {
       replayBody(ctx.req, raw);
@@ -129,15 +131,6 @@ export function tokenFastPath(deps: TokenFastPathDeps) {
 
 function isMachineClient(client: ClientRecord): boolean {
   return client.isActive && client.clientType === 'confidential' && client.grantTypes.includes(CLIENT_CREDENTIALS);
-}
-
-/** The presented credentials (client-authentication.ts), or null when oidc-provider must judge them. */
-function credentialsOrNull(authorization: string, form: Record<string, string>): { clientId: string; secret: string } | null {
-  try {
-    return readClientCredentials(authorization, form);
-  } catch {
-    return null;
-  }
 }
 
 /** The form's parameters (form-body.ts), or null when one repeats or the body is not UTF-8. */
