@@ -4,10 +4,10 @@ import { errors } from 'oidc-provider';
 import type { ClientRecord } from '../../domain/applications/application.schema.ts';
 import type { ApplicationService } from '../../domain/applications/application.service.ts';
 import { authenticateClient, clientAuthError, isClientAuthFailure, readPresentedClient } from '../../oidc/client-auth.ts';
+import { readForm } from '../../oidc/form-body.ts';
 import { mayRevoke } from '../../oidc/introspection-policy.ts';
 import { OIDC_ROUTES } from '../../oidc/routes.ts';
 import type { TokenInspector } from '../../oidc/token-inspector.ts';
-import { readForm } from '../form-body.ts';
 
 /**
  * POST /oauth/introspect   RFC 7662

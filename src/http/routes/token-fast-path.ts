@@ -1,6 +1,4 @@
-import type { IncomingMessage } from 'node:http';
 import type { Context, Next } from 'koa';
-import { errors } from 'oidc-provider';
 import type { ApiResourceService } from '../../domain/api-resources/api-resource.service.ts';
 import type { ClientRecord } from '../../domain/applications/application.schema.ts';
 import type { ApplicationService } from '../../domain/applications/application.service.ts';
@@ -8,10 +6,10 @@ import type { Clock } from '../../lib/clock.ts';
 import { newTokenId } from '../../lib/ids.ts';
 import { authenticateClient, isClientAuthFailure, readPresentedClient } from '../../oidc/client-auth.ts';
 import { chooseApi, decideClientCredentials, isRefusal } from '../../oidc/client-credentials-policy.ts';
+import { readProviderForm, singleValued } from '../../oidc/form-body.ts';
 import type { JwtSigner } from '../../oidc/jwt-signer.ts';
 import { OIDC_ROUTES } from '../../oidc/routes.ts';
 import type { ClientAuthThrottle } from '../client-auth-throttle.ts';
-import { parseForm } from '../form-body.ts';
 
 /**
  * POST /oauth/token — the fast path for the request machines send most: a client credentials
@@ -43,9 +41,6 @@ export interface TokenFastPathDeps {
   /** answers failures from blocked sources (client-auth-throttle.ts) */
   throttle?: ClientAuthThrottle | null;
 }
-
-/** oidc-provider's own body limit; longer bodies go to it, which answers them. */
-const MAX_BODY_BYTES = 56 * 1024;
 
 const CLIENT_CREDENTIALS = 'client_credentials';
 const BLOCKED = Symbol('answered by the client-authentication throttle');
@@ -100,22 +95,17 @@ export function tokenFastPath(deps: TokenFastPathDeps) {
 
   return async function tokenFastPathMiddleware(ctx: Context, next: Next): Promise<unknown> {
     if (ctx.method !== 'POST' || ctx.path !== OIDC_ROUTES.token) return next();
-    const length = ctx.request.length;
-    if (
-      length === undefined ||
-      length > MAX_BODY_BYTES ||
-      !ctx.is('application/x-www-form-urlencoded') ||
-      ctx.get('origin') ||
-      ctx.get('dpop')
-    ) {
+    if (ctx.request.length === undefined || !ctx.is('application/x-www-form-urlencoded') || ctx.get('origin') || ctx.get('dpop')) {
       return next();
     }
-    const raw = await readBody(ctx.req, length);
-    const form = formOrNull(raw);
+    // The parameters oidc-provider would see (oidc/form-body.ts); null when it must read the body itself.
+    const read = await readProviderForm(ctx);
+    if (!read) return next();
+    const form = singleValued(read.params);
     const response = form ? await issue(ctx, ctx.headers.authorization, form) : null;
     if (response === BLOCKED) return;
     if (!response) {
-      replayBody(ctx.req, raw);
+      read.replay();
       return next();
     }
     // The headers oidc-provider's token endpoint sends with a success.
@@ -131,46 +121,4 @@ export function tokenFastPath(deps: TokenFastPathDeps) {
 
 function isMachineClient(client: ClientRecord): boolean {
   return client.isActive && client.clientType === 'confidential' && client.grantTypes.includes(CLIENT_CREDENTIALS);
-}
-
-/** The form's parameters (form-body.ts), or null when one repeats or the body is not UTF-8. */
-function formOrNull(raw: Buffer): Record<string, string> | null {
-  const text = raw.toString('utf8');
-  if (text.includes('\uFFFD')) return null;
-  try {
-    return parseForm(text);
-  } catch {
-    return null;
-  }
-}
-
-async function readBody(req: IncomingMessage, length: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let received = 0;
-  try {
-    for await (const chunk of req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-      received += chunk.length;
-      if (received > length) break;
-      chunks.push(chunk);
-    }
-  } catch (cause) {
-    throw new errors.InvalidRequest('failed to read the request body', undefined, { cause } as never);
-  }
-  return Buffer.concat(chunks);
-}
-
-/**
- * Lets oidc-provider read a body this middleware already read: its body parser iterates
- * `req.iterator()` when `req.readable`, which we point at the bytes we hold.
- */
-function replayBody(req: IncomingMessage, raw: Buffer): void {
-  Object.defineProperties(req, {
-    readable: { value: true, configurable: true },
-    iterator: {
-      value: async function* replay() {
-        yield raw;
-      },
-      configurable: true,
-    },
-  });
 }
