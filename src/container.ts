@@ -25,11 +25,11 @@ import { createTokenRevocationService } from './domain/token-revocations/token-r
 import { createTokenRevocationStore } from './domain/token-revocations/token-revocation.store.ts';
 import { createApp } from './http/app.ts';
 import { type ClientAuthThrottle, createClientAuthThrottle } from './http/client-auth-throttle.ts';
-import { createProviderSlot, type ProviderSlot } from './http/provider-slot.ts';
 import type { Clock } from './lib/clock.ts';
 import type { DerivedKeys } from './lib/secrets.ts';
 import { createJwtSigner } from './oidc/jwt-signer.ts';
 import { buildProvider, type ProviderDeps } from './oidc/provider.ts';
+import { createProviderSlot, type ProviderSlot } from './oidc/provider-slot.ts';
 import { SERVED_GRANT_TYPES } from './oidc/surface.ts';
 import { createTokenInspector } from './oidc/token-inspector.ts';
 

@@ -5,6 +5,7 @@ import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterPostgres, RateL
 import type { ClientAuthThrottleConfig } from '../config/config.ts';
 import { addressGroup } from '../lib/address-group.ts';
 import { hasControlCharacters } from '../lib/control-characters.ts';
+import { providerClientIdParam } from '../oidc/internals.ts';
 import { OIDC_ROUTES } from '../oidc/routes.ts';
 
 /**
@@ -293,8 +294,7 @@ function presentedClientId(ctx: Context): string | undefined {
   const header = ctx.get('authorization');
   if (header) return basicUser(header);
   if (ctx.state.presentedClientId !== undefined) return ctx.state.presentedClientId;
-  const params = (ctx as { oidc?: { params?: { client_id?: unknown } } }).oidc?.params;
-  return typeof params?.client_id === 'string' ? params.client_id : undefined;
+  return providerClientIdParam(ctx);
 }
 
 function basicUser(header: string): string | undefined {

@@ -115,7 +115,7 @@ export async function sendTemporarilyUnavailable(ctx: Context): Promise<void> {
   ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
   ctx.set('Cache-Control', 'no-store');
   if (ctx.response.is('html')) {
-    await renderProtocolErrorPage(ctx as never, UNAVAILABLE);
+    await renderProtocolErrorPage(ctx, UNAVAILABLE);
     return;
   }
   ctx.body = { ...UNAVAILABLE };

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import * as querystring from 'node:querystring';
 import type { Context } from 'koa';
 import { errors } from 'oidc-provider';
+import { replayBodyToProvider } from './internals.ts';
 
 /**
  * Request bodies of the OAuth endpoints: `application/x-www-form-urlencoded` (RFC 6749 §3.2,
@@ -109,7 +110,7 @@ export async function readProviderForm(ctx: Context): Promise<ProviderForm | nul
   const declared = ctx.request.length;
   if (req.readableEncoding || !req.readable || (declared !== undefined && declared > PROVIDER_BODY_LIMIT_BYTES)) return null;
   const { chunks, received, overflow } = await readChunks(req, PROVIDER_BODY_LIMIT_BYTES);
-  const replay = () => replayBody(req, chunks, overflow);
+  const replay = () => replayBodyToProvider(req, chunks, overflow);
   if (overflow || (declared !== undefined && received !== declared)) {
     replay();
     return null;
@@ -123,23 +124,4 @@ export async function readProviderForm(ctx: Context): Promise<ProviderForm | nul
     return null;
   }
   return { params: querystring.parse(text), replay };
-}
-
-/**
- * Lets oidc-provider read a body this module already read: its parser iterates `req.iterator()`
- * when `req.readable`, which now yields the chunks read, then whatever the stream still holds (after
- * an overflow, so the library meets the same over-long body and answers it).
- */
-function replayBody(req: IncomingMessage, chunks: Buffer[], more: boolean): void {
-  const rest = more ? req.iterator.bind(req) : undefined;
-  Object.defineProperties(req, {
-    readable: { value: true, configurable: true },
-    iterator: {
-      value: async function* replay() {
-        yield* chunks;
-        if (rest) yield* rest({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
-      },
-      configurable: true,
-    },
-  });
 }

@@ -3,6 +3,7 @@ import type { ApiResourceService } from '../domain/api-resources/api-resource.se
 import type { ApplicationService } from '../domain/applications/application.service.ts';
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 import { checkTarget, chooseApi, isRefusal, type Refusal, requestedScopes } from './client-credentials-policy.ts';
+import { NO_DEFAULT_RESOURCE, parsedBody, setRequestedScope } from './internals.ts';
 
 /**
  * Resource indicators (RFC 8707) and the Auth0-style `audience` parameter.
@@ -20,7 +21,7 @@ function isClientCredentials(ctx: KoaContextWithOIDC): boolean {
 
 /** The `audience` form parameter, if sent exactly once. */
 function requestedAudience(ctx: KoaContextWithOIDC): string | undefined {
-  const body = (ctx.oidc as unknown as { body?: Record<string, unknown> }).body;
+  const body = parsedBody(ctx);
   const value = ctx.oidc.route === 'token' ? body?.audience : ctx.oidc.params?.audience;
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'string') throw new errors.InvalidRequest('audience parameter must only be provided once');
@@ -54,7 +55,7 @@ export function resourceIndicators({ apis, applications, keyRing }: ResourceDeps
         if (isRefusal(chosen)) throw toProviderError(chosen);
         return chosen.identifier;
       }
-      return undefined as unknown as string;
+      return NO_DEFAULT_RESOURCE;
     },
 
     useGrantedResource: async () => true,
@@ -72,7 +73,7 @@ export function resourceIndicators({ apis, applications, keyRing }: ResourceDeps
         if (isRefusal(scopes)) throw toProviderError(scopes);
         // RFC 6749 §3.3: no scope requested means the pre-defined default, here every granted scope.
         // oidc-provider then grants the requested scopes this resource server has (client_credentials.js).
-        if (!params.scope) (ctx.oidc.params as Record<string, unknown>).scope = scopes.scopes.join(' ') || undefined;
+        if (!params.scope) setRequestedScope(ctx, scopes.scopes.join(' ') || undefined);
       }
 
       const info: ResourceServer = {

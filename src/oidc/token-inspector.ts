@@ -7,6 +7,7 @@ import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 import type { TokenRevocationService } from '../domain/token-revocations/token-revocation.service.ts';
 import type { Clock } from '../lib/clock.ts';
 import { hasControlCharacters } from '../lib/control-characters.ts';
+import { findGrant, findOpaqueToken } from './internals.ts';
 import { audiencesOf, mayIntrospect, type PolicyCaller, type TokenKind, type TokenParties } from './introspection-policy.ts';
 
 /**
@@ -153,19 +154,14 @@ export function createTokenInspector({ issuer, applications, apis, revocations, 
   async function findOpaque(value: string, hint: string | undefined): Promise<OpaqueToken | undefined> {
     // Our tokens never hold control characters; PostgreSQL would refuse a NUL in the lookup.
     if (hasControlCharacters(value)) return undefined;
-    const p = provider() as unknown as Record<OpaqueModel, { find(v: string): Promise<OpaqueToken | undefined> }>;
     const model = (await artifacts.locate(value, hint === 'refresh_token' ? REFRESH_FIRST : ACCESS_FIRST)) as OpaqueModel | null;
-    return model ? p[model].find(value) : undefined;
+    return model ? findOpaqueToken(provider(), model, value) : undefined;
   }
 
   /** Grant-bound opaque tokens are only as alive as their grant (as oidc-provider checks). */
   async function grantIsAlive(token: OpaqueToken): Promise<boolean> {
     if (!token.grantId) return true;
-    const grant = (await (
-      provider() as unknown as {
-        Grant: { find(id: string): Promise<{ clientId: string; accountId: string; isExpired: boolean } | undefined> };
-      }
-    ).Grant.find(token.grantId)) as { clientId: string; accountId: string; isExpired: boolean } | undefined;
+    const grant = await findGrant(provider(), token.grantId);
     return !!grant && !grant.isExpired && grant.clientId === token.clientId && grant.accountId === token.accountId;
   }
 
