@@ -32,6 +32,9 @@ import { buildProvider, type ProviderDeps } from './oidc/provider.ts';
 import { createProviderSlot, type ProviderSlot } from './oidc/provider-slot.ts';
 import { SERVED_GRANT_TYPES } from './oidc/surface.ts';
 import { createTokenInspector } from './oidc/token-inspector.ts';
+import { createIssuedPartiesCheck } from './oidc/token-kinds/issued-parties.ts';
+import { createJwtAccessTokenKind } from './oidc/token-kinds/jwt-access-token.ts';
+import { createOpaqueTokenKind } from './oidc/token-kinds/opaque-token.ts';
 
 /**
  * The composition root: the one place that wires Gatehouse together (STYLE.md §1), used by the
@@ -132,15 +135,13 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
       // PostgreSQL: counts shared by every instance on the database. PGlite: one process owns it.
       store: db.kind === 'postgres' ? { kind: 'postgres', query: (text, values) => db.sql(text, values) } : { kind: 'memory' },
     });
+    // The kinds of token introspection and revocation know, tried in order (token-inspector.ts).
+    const issuedPartiesExist = createIssuedPartiesCheck({ applications, apis });
     const inspector = createTokenInspector({
-      issuer: config.issuer,
-      applications,
-      apis,
-      revocations,
-      artifacts,
-      provider: () => provider.current,
-      keyRing: ring.current,
-      clock,
+      kinds: [
+        createJwtAccessTokenKind({ issuer: config.issuer, keyRing: ring.current, revocations, clock, issuedPartiesExist }),
+        createOpaqueTokenKind({ issuer: config.issuer, artifacts, provider: () => provider.current, issuedPartiesExist }),
+      ],
     });
     let shuttingDown = false;
     const app = createApp({
