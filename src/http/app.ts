@@ -6,9 +6,13 @@ import type { ApiResourceService } from '../domain/api-resources/api-resource.se
 import type { ApplicationService } from '../domain/applications/application.service.ts';
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 import type { Clock } from '../lib/clock.ts';
-import { normalizeProtocolErrors } from '../oidc/error-compat.ts';
 import type { JwtSigner } from '../oidc/jwt-signer.ts';
+import { finishProtocolAnswers } from '../oidc/protocol-answers.ts';
 import type { ProviderSlot } from '../oidc/provider-slot.ts';
+import { OIDC_ROUTES } from '../oidc/routes.ts';
+import { SERVED_GRANT_TYPES } from '../oidc/surface.ts';
+import { tokenEndpoint } from '../oidc/token-endpoint.ts';
+import { createTokenFastPath } from '../oidc/token-fast-path.ts';
 import type { TokenInspector } from '../oidc/token-inspector.ts';
 import type { ClientAuthThrottle } from './client-auth-throttle.ts';
 import { errorBoundary } from './middleware/error-boundary.ts';
@@ -17,7 +21,6 @@ import { securityHeaders } from './middleware/security-headers.ts';
 import { serveOnlyServedRoutes } from './middleware/served-routes.ts';
 import { type ReadinessCheck, registerHealthRoutes } from './routes/health.ts';
 import { registerProtocolRoutes } from './routes/protocol.ts';
-import { tokenFastPath } from './routes/token-fast-path.ts';
 import { registerWellKnownRoutes } from './routes/well-known.ts';
 
 export interface AppDeps {
@@ -68,20 +71,22 @@ export function createApp(deps: AppDeps): Koa {
   if (deps.clientAuthThrottle) app.use(deps.clientAuthThrottle.middleware);
   app.use(errorBoundary(deps.issuer, { onUnavailable }));
   // Before the router: the busiest request needs no route matching (it passes everything else on).
-  if (deps.tokenFastPath) {
-    app.use(
-      tokenFastPath({
-        issuer: deps.issuer,
-        applications: deps.applications,
-        apis: deps.apis,
-        throttle: deps.clientAuthThrottle ?? null,
-        ...deps.tokenFastPath,
-      }),
-    );
-  }
+  const token = tokenEndpoint({
+    fastPath: deps.tokenFastPath
+      ? createTokenFastPath({
+          issuer: deps.issuer,
+          applications: deps.applications,
+          apis: deps.apis,
+          throttle: deps.clientAuthThrottle ?? null,
+          ...deps.tokenFastPath,
+        })
+      : null,
+    checks: { applications: deps.applications, servedGrantTypes: SERVED_GRANT_TYPES },
+  });
+  app.use((ctx, next) => (ctx.method === 'POST' && ctx.path === OIDC_ROUTES.token ? token(ctx, next) : next()));
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));
-  app.use(normalizeProtocolErrors(deps.issuer, { onUnavailable }));
+  app.use(finishProtocolAnswers(deps.issuer, { onUnavailable }));
   app.use(serveOnlyServedRoutes());
   app.use(deps.provider.middleware);
   return app;

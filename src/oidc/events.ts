@@ -1,12 +1,12 @@
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
-import { noteProviderServerError } from './error-compat.ts';
 import { onProtocolErrors, requestIdOf } from './internals.ts';
+import { noteProviderServerError } from './protocol-answers.ts';
 
 /**
  * oidc-provider's events, as log lines. 4xx protocol errors are the caller's mistake and go to
  * debug; `server_error` is ours and goes to error, unless the database was away: that answer
- * becomes a 503 (error-compat.ts), logged once per outage rather than once per request.
+ * becomes a 503 (protocol-answers.ts), logged once per outage rather than once per request.
  * Nothing here logs a token or a secret.
  */
 export function subscribeProviderEvents(provider: Provider, log: Logger): void {

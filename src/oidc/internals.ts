@@ -187,12 +187,3 @@ export function replayBodyToProvider(req: IncomingMessage, chunks: readonly Buff
     },
   });
 }
-
-/**
- * The `client_id` parameter oidc-provider parsed for this request (lib/helpers/params.js), for the
- * client-authentication throttle; undefined before the library parsed one.
- */
-export function providerClientIdParam(ctx: Context): string | undefined {
-  const params = (ctx as { oidc?: { params?: { client_id?: unknown } } }).oidc?.params;
-  return typeof params?.client_id === 'string' ? params.client_id : undefined;
-}

@@ -3,15 +3,16 @@ import type { AddressInfo } from 'node:net';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tokenFastPath } from '../../src/http/routes/token-fast-path.ts';
 import { systemClock } from '../../src/lib/clock.ts';
 import { createJwtSigner } from '../../src/oidc/jwt-signer.ts';
+import { tokenEndpoint } from '../../src/oidc/token-endpoint.ts';
+import { createTokenFastPath } from '../../src/oidc/token-fast-path.ts';
 import { basicAuth, makeApi, makeClient } from '../support/fixtures.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { FORM, type RawResponse, requestToken, send } from '../support/tokens.ts';
 
 /**
- * The token endpoint's fast path (src/http/routes/token-fast-path.ts) must issue exactly what
+ * The token endpoint's fast path (src/oidc/token-fast-path.ts) must issue exactly what
  * oidc-provider issues, and must hand everything else to oidc-provider with the body intact.
  */
 
@@ -148,15 +149,14 @@ describe('token endpoint fast path: what it leaves to oidc-provider', () => {
     // The fast path alone, in front of a stand-in for oidc-provider that echoes the body it reads.
     const keyRing = await server.services.signingKeys.loadKeyRing();
     const app = new Koa();
-    app.use(
-      tokenFastPath({
-        issuer: server.url,
-        applications: server.services.applications,
-        apis: server.services.apis,
-        signer: createJwtSigner(() => keyRing),
-        clock: systemClock,
-      }),
-    );
+    const fastPath = createTokenFastPath({
+      issuer: server.url,
+      applications: server.services.applications,
+      apis: server.services.apis,
+      signer: createJwtSigner(() => keyRing),
+      clock: systemClock,
+    });
+    app.use(tokenEndpoint({ fastPath }));
     app.use(async (ctx) => {
       const chunks: Buffer[] = [];
       for await (const chunk of ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) chunks.push(chunk);

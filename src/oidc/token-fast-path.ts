@@ -1,15 +1,14 @@
-import type { Context, Next } from 'koa';
-import type { ApiResourceService } from '../../domain/api-resources/api-resource.service.ts';
-import type { ClientRecord } from '../../domain/applications/application.schema.ts';
-import type { ApplicationService } from '../../domain/applications/application.service.ts';
-import type { Clock } from '../../lib/clock.ts';
-import { newTokenId } from '../../lib/ids.ts';
-import { authenticateClient, isClientAuthFailure, readPresentedClient } from '../../oidc/client-auth.ts';
-import { chooseApi, decideClientCredentials, isRefusal } from '../../oidc/client-credentials-policy.ts';
-import { readProviderForm, singleValued } from '../../oidc/form-body.ts';
-import type { JwtSigner } from '../../oidc/jwt-signer.ts';
-import { OIDC_ROUTES } from '../../oidc/routes.ts';
-import type { ClientAuthThrottle } from '../client-auth-throttle.ts';
+import type { Context } from 'koa';
+import type { ApiResourceService } from '../domain/api-resources/api-resource.service.ts';
+import type { ClientRecord } from '../domain/applications/application.schema.ts';
+import type { ApplicationService } from '../domain/applications/application.service.ts';
+import type { Clock } from '../lib/clock.ts';
+import { newTokenId } from '../lib/ids.ts';
+import { authenticateClient, type ClientAuthFailure, isClientAuthFailure, type PresentedClient } from './client-auth.ts';
+import { chooseApi, decideClientCredentials, isRefusal } from './client-credentials-policy.ts';
+import { type ProviderParams, singleValued } from './form-body.ts';
+import type { JwtSigner } from './jwt-signer.ts';
+import { setTokenEndpointCors } from './token-endpoint-checks.ts';
 
 /**
  * POST /oauth/token — the fast path for the request machines send most: a client credentials
@@ -38,26 +37,34 @@ export interface TokenFastPathDeps {
   apis: ApiResourceService;
   signer: JwtSigner;
   clock: Clock;
-  /** answers failures from blocked sources (client-auth-throttle.ts) */
-  throttle?: ClientAuthThrottle | null;
+  /** answers failures from blocked sources (http/client-auth-throttle.ts) */
+  throttle?: { answerIfBlocked(ctx: Context, clientId: string | undefined): boolean } | null;
+}
+
+export interface TokenFastPath {
+  /**
+   * Answers the token request whose parameters (as oidc-provider parses them, form-body.ts) and
+   * credentials are given: true when it did (a token, or the throttle's 429), false when the
+   * request is oidc-provider's.
+   */
+  answer(ctx: Context, params: ProviderParams, presented: PresentedClient | ClientAuthFailure): Promise<boolean>;
 }
 
 const CLIENT_CREDENTIALS = 'client_credentials';
 const BLOCKED = Symbol('answered by the client-authentication throttle');
 
-export function tokenFastPath(deps: TokenFastPathDeps) {
+export function createTokenFastPath(deps: TokenFastPathDeps): TokenFastPath {
   const { issuer, applications, apis, signer, clock, throttle } = deps;
 
   /**
    * The token response for `form`, null when oidc-provider must answer instead, or BLOCKED when the
    * throttle answered a failed client authentication.
    */
-  async function issue(ctx: Context, authorization: string | undefined, form: Record<string, string>) {
+  async function issue(ctx: Context, form: Record<string, string>, presented: PresentedClient | ClientAuthFailure) {
     if (form.grant_type !== CLIENT_CREDENTIALS || form.client_assertion !== undefined || form.client_assertion_type !== undefined) {
       return null;
     }
-    // Secret-based client authentication only; oidc-provider judges anything else.
-    const presented = readPresentedClient(authorization, form);
+    // Secret-based client authentication only (client-auth.ts); oidc-provider judges anything else.
     if (isClientAuthFailure(presented) || presented.method === 'none') return null;
     const authenticated = await authenticateClient(applications, presented);
     if (isClientAuthFailure(authenticated)) {
@@ -67,7 +74,7 @@ export function tokenFastPath(deps: TokenFastPathDeps) {
     const { client } = authenticated;
     if (!isMachineClient(client)) return null;
 
-    // The same rules as oidc-provider's hooks (oidc/client-credentials-policy.ts); a refusal is the
+    // The same rules as oidc-provider's hooks (client-credentials-policy.ts); a refusal is the
     // library's to answer.
     const chosen = chooseApi(form, client.apis);
     if (isRefusal(chosen)) return null;
@@ -93,29 +100,23 @@ export function tokenFastPath(deps: TokenFastPathDeps) {
     return { access_token: accessToken, expires_in: api.accessTokenTtlSeconds, scope, token_type: 'Bearer' };
   }
 
-  return async function tokenFastPathMiddleware(ctx: Context, next: Next): Promise<unknown> {
-    if (ctx.method !== 'POST' || ctx.path !== OIDC_ROUTES.token) return next();
-    if (ctx.request.length === undefined || !ctx.is('application/x-www-form-urlencoded') || ctx.get('origin') || ctx.get('dpop')) {
-      return next();
-    }
-    // The parameters oidc-provider would see (oidc/form-body.ts); null when it must read the body itself.
-    const read = await readProviderForm(ctx);
-    if (!read) return next();
-    const form = singleValued(read.params);
-    const response = form ? await issue(ctx, ctx.headers.authorization, form) : null;
-    if (response === BLOCKED) return;
-    if (!response) {
-      read.replay();
-      return next();
-    }
-    // The headers oidc-provider's token endpoint sends with a success.
-    ctx.set('Vary', 'Origin');
-    ctx.set('Access-Control-Allow-Origin', '*');
-    ctx.set('Access-Control-Expose-Headers', 'WWW-Authenticate');
-    ctx.set('Cache-Control', 'no-store');
-    ctx.status = 200;
-    ctx.type = 'application/json; charset=utf-8';
-    ctx.body = JSON.stringify(response);
+  return {
+    async answer(ctx, params, presented) {
+      if (ctx.request.length === undefined || !ctx.is('application/x-www-form-urlencoded') || ctx.get('origin') || ctx.get('dpop')) {
+        return false;
+      }
+      const form = singleValued(params);
+      const response = form ? await issue(ctx, form, presented) : null;
+      if (response === BLOCKED) return true;
+      if (!response) return false;
+      // The headers oidc-provider's token endpoint sends with a success.
+      setTokenEndpointCors(ctx);
+      ctx.set('Cache-Control', 'no-store');
+      ctx.status = 200;
+      ctx.type = 'application/json; charset=utf-8';
+      ctx.body = JSON.stringify(response);
+      return true;
+    },
   };
 }
 
