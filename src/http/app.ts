@@ -9,7 +9,6 @@ import type { Clock } from '../lib/clock.ts';
 import type { JwtSigner } from '../oidc/jwt-signer.ts';
 import { finishProtocolAnswers } from '../oidc/protocol-answers.ts';
 import type { ProviderSlot } from '../oidc/provider-slot.ts';
-import { OIDC_ROUTES } from '../oidc/routes.ts';
 import { SERVED_GRANT_TYPES } from '../oidc/surface.ts';
 import { tokenEndpoint } from '../oidc/token-endpoint.ts';
 import { createTokenFastPath } from '../oidc/token-fast-path.ts';
@@ -60,7 +59,24 @@ export function createApp(deps: AppDeps): Koa {
   const router = new Router();
   registerHealthRoutes(router, { checks: deps.readiness, isShuttingDown: deps.isShuttingDown });
   registerWellKnownRoutes(router, { keyRing: deps.keyRing, provider: deps.provider });
-  registerProtocolRoutes(router, { applications: deps.applications, inspector: deps.inspector, bodyLimitBytes: deps.bodyLimitBytes });
+  const tokenRoute = registerProtocolRoutes(router, {
+    applications: deps.applications,
+    inspector: deps.inspector,
+    bodyLimitBytes: deps.bodyLimitBytes,
+    token: tokenEndpoint({
+      // TOKEN_FAST_PATH=false leaves every token request to oidc-provider, past the checks.
+      fastPath: deps.tokenFastPath
+        ? createTokenFastPath({
+            issuer: deps.issuer,
+            applications: deps.applications,
+            apis: deps.apis,
+            throttle: deps.clientAuthThrottle ?? null,
+            ...deps.tokenFastPath,
+          })
+        : null,
+      checks: { applications: deps.applications, servedGrantTypes: SERVED_GRANT_TYPES },
+    }),
+  });
 
   // Every request the database's absence fails is answered 503; one log line per outage says so.
   const onUnavailable = createOutageLog(deps.log, 'database unavailable: answering 503');
@@ -70,20 +86,8 @@ export function createApp(deps: AppDeps): Koa {
   // Outside the error boundary: it judges the final answer of every path (fast path, oidc-provider, ours).
   if (deps.clientAuthThrottle) app.use(deps.clientAuthThrottle.middleware);
   app.use(errorBoundary(deps.issuer, { onUnavailable }));
-  // Before the router: the busiest request needs no route matching (it passes everything else on).
-  const token = tokenEndpoint({
-    fastPath: deps.tokenFastPath
-      ? createTokenFastPath({
-          issuer: deps.issuer,
-          applications: deps.applications,
-          apis: deps.apis,
-          throttle: deps.clientAuthThrottle ?? null,
-          ...deps.tokenFastPath,
-        })
-      : null,
-    checks: { applications: deps.applications, servedGrantTypes: SERVED_GRANT_TYPES },
-  });
-  app.use((ctx, next) => (ctx.method === 'POST' && ctx.path === OIDC_ROUTES.token ? token(ctx, next) : next()));
+  // POST /oauth/token, listed with the protocol routes (routes/protocol.ts), in front of the router.
+  app.use(tokenRoute);
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));
   app.use(finishProtocolAnswers(deps.issuer, { onUnavailable }));

@@ -113,6 +113,7 @@ describe('readProviderForm (as oidc-provider 9.13 parses, lib/shared/selective_b
 describe('singleValued', () => {
   it('keeps a form whose parameters are each sent once, and refuses one that repeats', () => {
     expect(singleValued({ a: '1', b: '' })).toEqual({ a: '1', b: '' });
+    expect(singleValued({})).toEqual({});
     expect(singleValued({ a: '1', b: ['2', '3'] })).toBeNull();
   });
 });

@@ -78,23 +78,21 @@ export function parseForm(text: string): Record<string, string> {
   return form;
 }
 
-/** Each parameter sent once, or null when one repeats. */
-export function singleValued(params: ProviderParams): Record<string, string> | null {
-  const form: Record<string, string> = {};
-  for (const [key, value] of Object.entries(params)) {
-    if (typeof value !== 'string') return null;
-    form[key] = value;
-  }
-  return form;
+/** The parameters when each was sent once, or null when one repeats. */
+export function singleValued(params: ProviderParams): Readonly<Record<string, string>> | null {
+  for (const key in params) if (typeof params[key] !== 'string') return null;
+  return params as Readonly<Record<string, string>>;
 }
 
 export interface ProviderForm {
   params: ProviderParams;
+  /** whether the parameters come from a form body (false: the request has no body type) */
+  fromBody: boolean;
   /** Hands the bytes read to oidc-provider's own body parser; call before passing the request on. */
   replay(): void;
 }
 
-const NOTHING_READ: ProviderForm = { params: Object.freeze({}), replay: () => {} };
+const NOTHING_READ: ProviderForm = { params: Object.freeze({}), fromBody: false, replay: () => {} };
 
 /**
  * The token request's parameters as oidc-provider will parse them, or null when it will refuse to
@@ -123,5 +121,5 @@ export async function readProviderForm(ctx: Context): Promise<ProviderForm | nul
     replay();
     return null;
   }
-  return { params: querystring.parse(text), replay };
+  return { params: querystring.parse(text), fromBody: true, replay };
 }

@@ -13,6 +13,23 @@ import { resourceIndicators } from './resources.ts';
 import { OIDC_ROUTES } from './routes.ts';
 import { isServedRoute, SERVED_GRANT_TYPES } from './surface.ts';
 
+/*
+ * src/oidc — the protocol wing: oidc-provider and everything Gatehouse does beside it.
+ *
+ * What lives here: the provider's configuration, one module per concern (this file, adapter.ts,
+ * resources.ts, cors.ts, events.ts…); the protocol rules, as pure functions where they can be
+ * (client-credentials-policy.ts, introspection-policy.ts, client-auth.ts's credential reading);
+ * request parsing (form-body.ts); the code that stands in front of or behind the library and so
+ * must mirror it (token-endpoint.ts with token-endpoint-checks.ts and token-fast-path.ts,
+ * protocol-answers.ts, provider-slot.ts); the token kinds introspection and revocation know
+ * (token-kinds/, token-inspector.ts); and internals.ts, the only file that reaches into the
+ * library. Koa middleware is allowed here when it faces the library.
+ *
+ * What does not: Koa route registration and the Koa app (src/http/app.ts, src/http/routes/),
+ * which list every path and hand each to a handler here or to the library; handlers there read
+ * requests only through form-body.ts and client-auth.ts. Nothing here imports src/http.
+ */
+
 export interface ProviderDeps {
   issuer: string;
   apis: ApiResourceService;

@@ -25,7 +25,7 @@ export function tokenEndpoint({ fastPath, checks }: TokenEndpointDeps) {
     const presented = readPresentedClient(ctx.headers.authorization, read.params);
     // For the throttle, which counts failed client authentication per presented id.
     ctx.state.presentedClientId = presented.clientId;
-    if (fastPath && (await fastPath.answer(ctx, read.params, presented))) return;
+    if (fastPath && (await fastPath.answer(ctx, read, presented))) return;
     const refusal = checks ? await checkTokenRequest(tokenRequestOf(ctx, read.params, presented), checks) : null;
     read.replay();
     if (!refusal) return next();

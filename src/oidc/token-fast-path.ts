@@ -6,7 +6,7 @@ import type { Clock } from '../lib/clock.ts';
 import { newTokenId } from '../lib/ids.ts';
 import { authenticateClient, type ClientAuthFailure, isClientAuthFailure, type PresentedClient } from './client-auth.ts';
 import { chooseApi, decideClientCredentials, isRefusal } from './client-credentials-policy.ts';
-import { type ProviderParams, singleValued } from './form-body.ts';
+import { type ProviderForm, singleValued } from './form-body.ts';
 import type { JwtSigner } from './jwt-signer.ts';
 import { setTokenEndpointCors } from './token-endpoint-checks.ts';
 
@@ -14,18 +14,24 @@ import { setTokenEndpointCors } from './token-endpoint-checks.ts';
  * POST /oauth/token — the fast path for the request machines send most: a client credentials
  * grant (RFC 6749 §4.4) for an API with JWT access tokens (RFC 9068).
  *
+ * Mirrors oidc-provider 9.13.3 (package.json pins it): its token endpoint (lib/actions/token.js,
+ * lib/actions/grants/client_credentials.js, lib/models/formats/jwt.js) and our hooks in it
+ * (resources.ts, provider.ts). On an upgrade of the library, run the parity suite,
+ * test/http/token-fast-path.test.ts, which compares this path's answers with the library's field
+ * by field for every kind of request this path takes, and checks that it takes each of them.
+ *
  * oidc-provider's token endpoint runs a general pipeline (CORS policy, parameter and body parsers,
  * client authentication for every method, grant dispatch, token models) that costs more than the
- * signature itself. For the plainest, most frequent request, this middleware issues the very
- * token oidc-provider would — same header, claims and claim order, same response body and headers,
- * the same client, API, scope and lifetime rules (oidc/client-credentials-policy.ts, which
- * oidc-provider's hooks in oidc/resources.ts apply too) — from in-memory state.
+ * signature itself. For the plainest, most frequent request, this issues the very token
+ * oidc-provider would — same header, claims and claim order, same response body and headers, the
+ * same client authentication (client-auth.ts) and the same API, scope and lifetime rules
+ * (client-credentials-policy.ts, which the library's hooks apply too) — from in-memory state.
  *
- * Anything else falls through to oidc-provider untouched (the body is replayed): other grants,
- * any error (unknown client, wrong secret, unknown audience, a scope not granted…, so every error
- * response stays oidc-provider's), opaque-token APIs, DPoP, client assertions, browser origins,
- * repeated parameters, unusual encodings. `TOKEN_FAST_PATH=false` turns it off entirely, and a test
- * compares the two paths' tokens field by field.
+ * Anything else goes on to oidc-provider untouched (token-endpoint.ts replays the body): other
+ * grants, any error (unknown client, wrong secret, unknown audience, a scope not granted…, so every
+ * error response stays the library's), opaque-token APIs, DPoP, client assertions, browser
+ * origins, repeated parameters, bodies without a Content-Length. `TOKEN_FAST_PATH=false` turns it
+ * off entirely.
  *
  * One exception: a request whose secret is wrong (or whose client is unknown) from a client id or IP
  * the client-authentication throttle has blocked gets the throttle's 429 here, as it would after
@@ -43,11 +49,11 @@ export interface TokenFastPathDeps {
 
 export interface TokenFastPath {
   /**
-   * Answers the token request whose parameters (as oidc-provider parses them, form-body.ts) and
+   * Answers the token request whose form (as oidc-provider parses it, form-body.ts) and
    * credentials are given: true when it did (a token, or the throttle's 429), false when the
    * request is oidc-provider's.
    */
-  answer(ctx: Context, params: ProviderParams, presented: PresentedClient | ClientAuthFailure): Promise<boolean>;
+  answer(ctx: Context, read: ProviderForm, presented: PresentedClient | ClientAuthFailure): Promise<boolean>;
 }
 
 const CLIENT_CREDENTIALS = 'client_credentials';
@@ -60,7 +66,7 @@ export function createTokenFastPath(deps: TokenFastPathDeps): TokenFastPath {
    * The token response for `form`, null when oidc-provider must answer instead, or BLOCKED when the
    * throttle answered a failed client authentication.
    */
-  async function issue(ctx: Context, form: Record<string, string>, presented: PresentedClient | ClientAuthFailure) {
+  async function issue(ctx: Context, form: Readonly<Record<string, string>>, presented: PresentedClient | ClientAuthFailure) {
     if (form.grant_type !== CLIENT_CREDENTIALS || form.client_assertion !== undefined || form.client_assertion_type !== undefined) {
       return null;
     }
@@ -101,11 +107,9 @@ export function createTokenFastPath(deps: TokenFastPathDeps): TokenFastPath {
   }
 
   return {
-    async answer(ctx, params, presented) {
-      if (ctx.request.length === undefined || !ctx.is('application/x-www-form-urlencoded') || ctx.get('origin') || ctx.get('dpop')) {
-        return false;
-      }
-      const form = singleValued(params);
+    async answer(ctx, read, presented) {
+      if (!read.fromBody || ctx.request.length === undefined || ctx.get('origin') || ctx.get('dpop')) return false;
+      const form = singleValued(read.params);
       const response = form ? await issue(ctx, form, presented) : null;
       if (response === BLOCKED) return true;
       if (!response) return false;

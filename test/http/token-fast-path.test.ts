@@ -64,6 +64,16 @@ const CASES: Record<string, (s: Setup) => Case> = {
     headers: { authorization: basicAuth(s.single.clientId, s.single.clientSecret) },
     clientId: s.single.clientId,
   }),
+  'client_secret_basic with the same client_id in the body': (s) => ({
+    form: { grant_type: 'client_credentials', client_id: s.single.clientId },
+    headers: { authorization: basicAuth(s.single.clientId, s.single.clientSecret) },
+    clientId: s.single.clientId,
+  }),
+  'a charset parameter, an unknown extra parameter and one scope': (s) => ({
+    form: { grant_type: 'client_credentials', audience: s.es.identifier, scope: 'write', foo: 'bar' },
+    headers: { authorization: basicAuth(s.both.clientId, s.both.clientSecret), 'content-type': `${FORM}; charset=utf-8` },
+    clientId: s.both.clientId,
+  }),
   'client_secret_post with audience and an empty resource': (s) => ({
     form: {
       grant_type: 'client_credentials',

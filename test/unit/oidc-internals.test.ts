@@ -73,6 +73,11 @@ describe('oidc-provider internals', () => {
     expect(seen).toContain('casts through unknown beside oidc-provider');
   });
 
+  it('leave src/oidc free of src/http (the protocol wing does not know the Koa app)', () => {
+    const upward = sources('src/oidc').filter((path) => /from ['"](?:\.\.\/)+http\//.test(readFileSync(join(ROOT, path), 'utf8')));
+    expect(upward).toEqual([]);
+  });
+
   it('recognises a deep import and a cast in another file', () => {
     expect(reachesIn('src/http/x.ts', "import x from 'oidc-provider/lib/helpers/weak_cache.js';")).toHaveLength(1);
     expect(reachesIn('src/oidc/x.ts', 'const p = provider() as unknown as { Grant: unknown };')).toEqual([
