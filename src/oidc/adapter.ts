@@ -1,7 +1,6 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import type { ApplicationService } from '../domain/applications/application.service.ts';
-import type { OidcArtifactService } from '../domain/oidc-artifacts/oidc-artifact.service.ts';
-import type { ArtifactPayload } from '../domain/oidc-artifacts/oidc-artifact.store.ts';
+import type { ArtifactPayload, OidcArtifactService } from '../domain/oidc-artifacts/oidc-artifact.service.ts';
 import { hasControlCharacters } from '../lib/control-characters.ts';
 import { toClientMetadata } from './client-metadata.ts';
 

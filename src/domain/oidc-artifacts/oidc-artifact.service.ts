@@ -231,3 +231,4 @@ export function createOidcArtifactService({ store, bus, clock, idKey, payloadKey
 }
 
 export type OidcArtifactService = ReturnType<typeof createOidcArtifactService>;
+export type { ArtifactPayload };
