@@ -43,14 +43,17 @@ import { createApp } from './http/app.ts';
 import { type ClientAuthThrottle, createClientAuthThrottle } from './http/client-auth-throttle.ts';
 import { createHttpAuthenticator } from './http/middleware/authenticate.ts';
 import { createPasswordThrottle, type PasswordThrottle } from './http/password-throttle.ts';
-import { createProviderSlot, type ProviderSlot } from './http/provider-slot.ts';
 import type { Clock } from './lib/clock.ts';
 import { createPasswordHasher } from './lib/passwords.ts';
 import type { DerivedKeys } from './lib/secrets.ts';
 import { createJwtSigner } from './oidc/jwt-signer.ts';
 import { buildProvider, type ProviderDeps } from './oidc/provider.ts';
+import { createProviderSlot, type ProviderSlot } from './oidc/provider-slot.ts';
 import { SERVED_GRANT_TYPES } from './oidc/surface.ts';
 import { createTokenInspector } from './oidc/token-inspector.ts';
+import { createIssuedPartiesCheck } from './oidc/token-kinds/issued-parties.ts';
+import { createJwtAccessTokenKind } from './oidc/token-kinds/jwt-access-token.ts';
+import { createOpaqueTokenKind } from './oidc/token-kinds/opaque-token.ts';
 
 /**
  * The composition root: the one place that wires Gatehouse together (STYLE.md §1), used by the
@@ -217,15 +220,13 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
         : { kind: 'memory' as const };
     const throttle = createClientAuthThrottle({ config: config.clientAuthThrottle, store: throttleStore });
     const passwordThrottle = createPasswordThrottle({ config: config.passwordThrottle, store: throttleStore });
+    // The kinds of token introspection and revocation know, tried in order (token-inspector.ts).
+    const issuedPartiesExist = createIssuedPartiesCheck({ applications, apis });
     const inspector = createTokenInspector({
-      issuer: config.issuer,
-      applications,
-      apis,
-      revocations,
-      artifacts,
-      provider: () => provider.current,
-      keyRing: ring.current,
-      clock,
+      kinds: [
+        createJwtAccessTokenKind({ issuer: config.issuer, keyRing: ring.current, revocations, clock, issuedPartiesExist }),
+        createOpaqueTokenKind({ issuer: config.issuer, artifacts, provider: () => provider.current, issuedPartiesExist }),
+      ],
     });
     const authenticator = createHttpAuthenticator({
       audience: adminApiAudience(config.issuer),

@@ -6,18 +6,20 @@ import type { ApiResourceService } from '../domain/api-resources/api-resource.se
 import type { ApplicationService } from '../domain/applications/application.service.ts';
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 import type { Clock } from '../lib/clock.ts';
-import { normalizeProtocolErrors } from '../oidc/error-compat.ts';
 import type { JwtSigner } from '../oidc/jwt-signer.ts';
+import { finishProtocolAnswers } from '../oidc/protocol-answers.ts';
+import type { ProviderSlot } from '../oidc/provider-slot.ts';
+import { SERVED_GRANT_TYPES } from '../oidc/surface.ts';
+import { tokenEndpoint } from '../oidc/token-endpoint.ts';
+import { createTokenFastPath } from '../oidc/token-fast-path.ts';
 import type { TokenInspector } from '../oidc/token-inspector.ts';
 import type { ClientAuthThrottle } from './client-auth-throttle.ts';
 import { errorBoundary } from './middleware/error-boundary.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { serveOnlyServedRoutes } from './middleware/served-routes.ts';
-import type { ProviderSlot } from './provider-slot.ts';
 import { type ReadinessCheck, registerHealthRoutes } from './routes/health.ts';
 import { registerProtocolRoutes } from './routes/protocol.ts';
-import { tokenFastPath } from './routes/token-fast-path.ts';
 import { registerWellKnownRoutes } from './routes/well-known.ts';
 
 export interface AppDeps {
@@ -59,7 +61,24 @@ export function createApp(deps: AppDeps): Koa {
   const router = new Router();
   registerHealthRoutes(router, { checks: deps.readiness, isShuttingDown: deps.isShuttingDown });
   registerWellKnownRoutes(router, { keyRing: deps.keyRing, provider: deps.provider });
-  registerProtocolRoutes(router, { applications: deps.applications, inspector: deps.inspector, bodyLimitBytes: deps.bodyLimitBytes });
+  const tokenRoute = registerProtocolRoutes(router, {
+    applications: deps.applications,
+    inspector: deps.inspector,
+    bodyLimitBytes: deps.bodyLimitBytes,
+    token: tokenEndpoint({
+      // TOKEN_FAST_PATH=false leaves every token request to oidc-provider, past the checks.
+      fastPath: deps.tokenFastPath
+        ? createTokenFastPath({
+            issuer: deps.issuer,
+            applications: deps.applications,
+            apis: deps.apis,
+            throttle: deps.clientAuthThrottle ?? null,
+            ...deps.tokenFastPath,
+          })
+        : null,
+      checks: { applications: deps.applications, servedGrantTypes: SERVED_GRANT_TYPES },
+    }),
+  });
 
   // Every request the database's absence fails is answered 503; one log line per outage says so.
   const onUnavailable = createOutageLog(deps.log, 'database unavailable: answering 503');
@@ -69,22 +88,12 @@ export function createApp(deps: AppDeps): Koa {
   // Outside the error boundary: it judges the final answer of every path (fast path, oidc-provider, ours).
   if (deps.clientAuthThrottle) app.use(deps.clientAuthThrottle.middleware);
   app.use(errorBoundary(deps.issuer, { onUnavailable }));
-  // Before the router: the busiest request needs no route matching (it passes everything else on).
-  if (deps.tokenFastPath) {
-    app.use(
-      tokenFastPath({
-        issuer: deps.issuer,
-        applications: deps.applications,
-        apis: deps.apis,
-        throttle: deps.clientAuthThrottle ?? null,
-        ...deps.tokenFastPath,
-      }),
-    );
-  }
+  // POST /oauth/token, listed with the protocol routes (routes/protocol.ts), in front of the router.
+  app.use(tokenRoute);
   if (deps.adminSurface) app.use(deps.adminSurface);
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));
-  app.use(normalizeProtocolErrors(deps.issuer, { onUnavailable }));
+  app.use(finishProtocolAnswers(deps.issuer, { onUnavailable }));
   app.use(serveOnlyServedRoutes());
   app.use(deps.provider.middleware);
   return app;

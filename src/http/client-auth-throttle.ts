@@ -71,7 +71,7 @@ export interface ClientAuthThrottle {
 
 declare module 'koa' {
   interface DefaultState {
-    /** the client id a request presented, for the throttle (set by client-authentication.ts) */
+    /** the client id a request presented, for the throttle (set where the endpoint reads its credentials) */
     presentedClientId?: string;
   }
 }
@@ -159,27 +159,10 @@ function answerTooManyFailures(ctx: Context, blockedMs: number): void {
 }
 
 /**
- * The client id a failed request presented: the user of a Basic header, else the form's
- * `client_id` as Gatehouse's endpoints or oidc-provider read it. Undefined when it presented none.
+ * The client id a failed request presented, as the endpoint read it (oidc/client-auth.ts, for the
+ * token endpoint in front of oidc-provider): the Basic header's, else the form's `client_id`.
+ * Undefined when it presented none.
  */
 function presentedClientId(ctx: Context): string | undefined {
-  const header = ctx.get('authorization');
-  if (header) return basicUser(header);
-  if (ctx.state.presentedClientId !== undefined) return ctx.state.presentedClientId;
-  const params = (ctx as { oidc?: { params?: { client_id?: unknown } } }).oidc?.params;
-  return typeof params?.client_id === 'string' ? params.client_id : undefined;
-}
-
-function basicUser(header: string): string | undefined {
-  const match = /^basic\s+(\S+)\s*$/i.exec(header.trim());
-  if (!match?.[1]) return undefined;
-  const decoded = Buffer.from(match[1], 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon <= 0) return undefined;
-  const user = decoded.slice(0, colon);
-  try {
-    return decodeURIComponent(user.replace(/\+/g, '%20'));
-  } catch {
-    return user;
-  }
+  return ctx.state.presentedClientId;
 }

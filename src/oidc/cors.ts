@@ -1,4 +1,5 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import { extraClientMetadata } from './internals.ts';
 
 /**
  * CORS at oidc-provider's endpoints that take a client (here only the token endpoint):
@@ -14,6 +15,6 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 export const ALLOWED_ORIGINS_METADATA = 'allowed_origins';
 
 export function clientBasedCORS(_ctx: KoaContextWithOIDC, origin: string, client: object): boolean {
-  const allowed = (client as Record<string, unknown>)[ALLOWED_ORIGINS_METADATA];
+  const allowed = extraClientMetadata(client, ALLOWED_ORIGINS_METADATA);
   return Array.isArray(allowed) && allowed.includes(origin);
 }

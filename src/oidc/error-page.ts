@@ -1,10 +1,10 @@
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { Context } from 'koa';
 
 const escapeHtml = (value: unknown): string =>
   String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
 
 /** Error page for browser-facing protocol endpoints: the OAuth error and its description, nothing internal. */
-export async function renderProtocolErrorPage(ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }): Promise<void> {
+export async function renderProtocolErrorPage(ctx: Context, out: { error: string; error_description?: string }): Promise<void> {
   ctx.type = 'html';
   ctx.body = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -1,41 +1,39 @@
 import type Provider from 'oidc-provider';
 import type { Logger } from 'pino';
-import { noteProviderServerError } from './error-compat.ts';
+import { onProtocolErrors, requestIdOf } from './internals.ts';
+import { noteProviderServerError } from './protocol-answers.ts';
 
 /**
  * oidc-provider's events, as log lines. 4xx protocol errors are the caller's mistake and go to
  * debug; `server_error` is ours and goes to error, unless the database was away: that answer
- * becomes a 503 (error-compat.ts), logged once per outage rather than once per request.
+ * becomes a 503 (protocol-answers.ts), logged once per outage rather than once per request.
  * Nothing here logs a token or a secret.
  */
 export function subscribeProviderEvents(provider: Provider, log: Logger): void {
   provider.on('server_error', (ctx, err) => {
     if (noteProviderServerError(ctx, err)) return;
-    log.error({ err, reqId: (ctx as { state?: { reqId?: string } }).state?.reqId, path: ctx.path }, 'oidc-provider server error');
+    log.error({ err, reqId: requestIdOf(ctx), path: ctx.path }, 'oidc-provider server error');
   });
-  for (const event of [
-    'grant.error',
-    'introspection.error',
-    'revocation.error',
-    'authorization.error',
-    'userinfo.error',
-    'jwks.error',
-    'discovery.error',
-  ] as const) {
-    (provider as unknown as NodeJS.EventEmitter).on(
-      event,
-      (ctx: { path: string; state?: { reqId?: string } }, err: { error?: string; error_description?: string; error_detail?: string }) => {
-        log.debug(
-          {
-            reqId: ctx.state?.reqId,
-            path: ctx.path,
-            error: err.error,
-            error_description: err.error_description,
-            error_detail: err.error_detail,
-          },
-          'protocol error',
-        );
+  onProtocolErrors(provider, PROTOCOL_ERROR_EVENTS, (ctx, err) => {
+    log.debug(
+      {
+        reqId: requestIdOf(ctx),
+        path: ctx.path,
+        error: err.error,
+        error_description: err.error_description,
+        error_detail: err.error_detail,
       },
+      'protocol error',
     );
-  }
+  });
 }
+
+const PROTOCOL_ERROR_EVENTS = [
+  'grant.error',
+  'introspection.error',
+  'revocation.error',
+  'authorization.error',
+  'userinfo.error',
+  'jwks.error',
+  'discovery.error',
+] as const;

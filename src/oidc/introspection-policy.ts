@@ -59,7 +59,7 @@ export function mayIntrospect(caller: PolicyCaller, token: TokenParties): boolea
     case 'refresh_token':
       return isOwn(caller, token);
     case 'api_token':
-      // TODO(api-tokens): nothing issues API tokens yet (token-inspector.ts never reports this
+      // TODO(api-tokens): nothing issues API tokens yet (no token kind, token-kinds/, reports this
       // kind). They have no audience, so any client holding an introspect right for some API may
       // introspect them, as may the client they were issued to, if any.
       return isOwn(caller, token) || caller.apis.some((api) => api.introspect);

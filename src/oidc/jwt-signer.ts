@@ -5,7 +5,7 @@ import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 
 /**
  * Compact JWS signing (RFC 7515 §7.1) with the key ring's active keys, for the token endpoint's
- * fast path (http/routes/token-fast-path.ts). Private keys are imported once per key ring.
+ * fast path (token-fast-path.ts). Private keys are imported once per key ring.
  *
  * ES256 signatures must be r || s (RFC 7518 §3.4). node:crypto can produce that itself
  * (`dsaEncoding: 'ieee-p1363'`), but passing the key inside an options object doubles the cost of

@@ -8,9 +8,27 @@ import { createAdapterClass } from './adapter.ts';
 import { ALLOWED_ORIGINS_METADATA, clientBasedCORS } from './cors.ts';
 import { renderProtocolErrorPage } from './error-page.ts';
 import { subscribeProviderEvents } from './events.ts';
+import { compareClientSecretsWith, publishUrlsFromIssuer } from './internals.ts';
 import { resourceIndicators } from './resources.ts';
 import { OIDC_ROUTES } from './routes.ts';
 import { isServedRoute, SERVED_GRANT_TYPES } from './surface.ts';
+
+/*
+ * src/oidc — the protocol wing: oidc-provider and everything Gatehouse does beside it.
+ *
+ * What lives here: the provider's configuration, one module per concern (this file, adapter.ts,
+ * resources.ts, cors.ts, events.ts…); the protocol rules, as pure functions where they can be
+ * (client-credentials-policy.ts, introspection-policy.ts, client-auth.ts's credential reading);
+ * request parsing (form-body.ts); the code that stands in front of or behind the library and so
+ * must mirror it (token-endpoint.ts with token-endpoint-checks.ts and token-fast-path.ts,
+ * protocol-answers.ts, provider-slot.ts); the token kinds introspection and revocation know
+ * (token-kinds/, token-inspector.ts); and internals.ts, the only file that reaches into the
+ * library. Koa middleware is allowed here when it faces the library.
+ *
+ * What does not: Koa route registration and the Koa app (src/http/app.ts, src/http/routes/),
+ * which list every path and hand each to a handler here or to the library; handlers there read
+ * requests only through form-body.ts and client-auth.ts. Nothing here imports src/http.
+ */
 
 export interface ProviderDeps {
   issuer: string;
@@ -28,7 +46,7 @@ export const ENABLED_GRANT_TYPES: ReadonlySet<string> = new Set(SERVED_GRANT_TYP
 
 /**
  * Builds the oidc-provider instance for one key ring. oidc-provider takes its keys at
- * construction, so a key rotation builds a new instance and swaps it in (see http/provider-slot.ts).
+ * construction, so a key rotation builds a new instance and swaps it in (see provider-slot.ts).
  * Each option links to https://github.com/panva/node-oidc-provider/tree/main/docs#configuration-options.
  */
 export function buildProvider(deps: ProviderDeps, keyRing: KeyRing): Provider {
@@ -95,24 +113,10 @@ export function buildProvider(deps: ProviderDeps, keyRing: KeyRing): Provider {
   const provider = new Provider(issuer, configuration);
   provider.proxy = deps.trustProxy;
 
-  // Issue #631 of oidc-provider: the supported hook for hashed client secrets. The metadata's
-  // client_secret holds the keyed digest (client-metadata.ts), so compare digests in constant time.
-  const clientPrototype = provider.Client.prototype as unknown as {
-    clientSecret?: string;
-    compareClientSecret(this: { clientSecret?: string }, actual: string): boolean;
-  };
-  clientPrototype.compareClientSecret = function compareClientSecret(actual: string): boolean {
-    return !!this.clientSecret && applications.secretMatches(this.clientSecret, actual);
-  };
-
-  // Every URL oidc-provider publishes (discovery, and later interaction and device URLs) derives
-  // from ISSUER, never from the request: its per-request urlFor builds on ctx.href, which comes
-  // from Host / X-Forwarded-Host, so one poisoned request rendered discovery for everyone.
-  const issuerUrlFor = (name: string, opt?: Record<string, unknown>) =>
-    (provider as unknown as { urlFor(n: string, o?: unknown): string }).urlFor(name, opt);
-  (provider.OIDCContext.prototype as unknown as { urlFor: typeof issuerUrlFor }).urlFor = function urlFor(name, opt) {
-    return issuerUrlFor(name, opt);
-  };
+  // The metadata's client_secret holds the keyed digest (client-metadata.ts): compare digests.
+  compareClientSecretsWith(provider, applications.secretMatches);
+  // Every URL oidc-provider publishes derives from ISSUER, never from the request's Host.
+  publishUrlsFromIssuer(provider);
 
   subscribeProviderEvents(provider, log);
   return provider;

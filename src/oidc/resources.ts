@@ -2,6 +2,8 @@ import { errors, type KoaContextWithOIDC, type ResourceServer } from 'oidc-provi
 import type { ApiResourceService } from '../domain/api-resources/api-resource.service.ts';
 import type { ApplicationService } from '../domain/applications/application.service.ts';
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
+import { checkTarget, chooseApi, isRefusal, type Refusal, requestedScopes } from './client-credentials-policy.ts';
+import { NO_DEFAULT_RESOURCE, parsedBody, setRequestedScope } from './internals.ts';
 
 /**
  * Resource indicators (RFC 8707) and the Auth0-style `audience` parameter.
@@ -19,7 +21,7 @@ function isClientCredentials(ctx: KoaContextWithOIDC): boolean {
 
 /** The `audience` form parameter, if sent exactly once. */
 function requestedAudience(ctx: KoaContextWithOIDC): string | undefined {
-  const body = (ctx.oidc as unknown as { body?: Record<string, unknown> }).body;
+  const body = parsedBody(ctx);
   const value = ctx.oidc.route === 'token' ? body?.audience : ctx.oidc.params?.audience;
   if (value === undefined || value === '') return undefined;
   if (typeof value !== 'string') throw new errors.InvalidRequest('audience parameter must only be provided once');
@@ -32,6 +34,12 @@ export interface ResourceDeps {
   keyRing: () => KeyRing;
 }
 
+/** A refusal of the client credentials policy as the error oidc-provider answers with. */
+function toProviderError(refused: Refusal): Error {
+  if (refused.refusal === 'invalid_scope') return new errors.InvalidScope(refused.description, refused.scope as string);
+  return new errors.InvalidTarget(refused.description);
+}
+
 export function resourceIndicators({ apis, applications, keyRing }: ResourceDeps) {
   return {
     enabled: true,
@@ -41,52 +49,41 @@ export function resourceIndicators({ apis, applications, keyRing }: ResourceDeps
       if (audience !== undefined) return audience;
       if (oneOf) return oneOf;
       if (client && isClientCredentials(ctx)) {
-        // RFC 8707 §2 lets the server pick a default: the one API the client is granted, if only one.
+        // Called only when `resource` is absent: the policy picks the client's only API, or refuses.
         const record = await applications.findClient(client.clientId);
-        const granted = record?.apis ?? [];
-        if (granted.length === 1 && granted[0]) return granted[0].identifier;
-        throw new errors.InvalidTarget(
-          granted.length === 0
-            ? 'this client has not been granted any API'
-            : 'this client may request tokens for several APIs: name one with the audience or resource parameter',
-        );
+        const chosen = chooseApi({}, record?.apis ?? []);
+        if (isRefusal(chosen)) throw toProviderError(chosen);
+        return chosen.identifier;
       }
-      return undefined as unknown as string;
+      return NO_DEFAULT_RESOURCE;
     },
 
     useGrantedResource: async () => true,
 
     async getResourceServerInfo(ctx: KoaContextWithOIDC, identifier: string, client: { clientId: string }): Promise<ResourceServer> {
-      const audience = requestedAudience(ctx);
-      if (audience !== undefined && audience !== identifier) {
-        throw new errors.InvalidTarget('audience and resource name different APIs');
-      }
+      const params = { audience: requestedAudience(ctx), scope: ctx.oidc.params?.scope as string | undefined };
       const api = await apis.resolve(identifier);
-      if (!api) throw new errors.InvalidTarget('no API is registered with this identifier');
-      const record = await applications.findClient(client.clientId);
-      const grant = record?.apis.find((g) => g.identifier === identifier);
-      if (!grant) throw new errors.InvalidTarget('this client is not allowed to request tokens for this API');
+      const grants = (await applications.findClient(client.clientId))?.apis ?? [];
+      const target = checkTarget(params, identifier, api, grants);
+      if (isRefusal(target)) throw toProviderError(target);
+      const { api: registered, grant } = target;
 
       if (isClientCredentials(ctx)) {
-        const requested = ctx.oidc.params?.scope as string | undefined;
-        if (requested) {
-          // RFC 6749 §5.2 invalid_scope, rather than oidc-provider's silent filtering.
-          const refused = requested.split(' ').filter((s) => s && !grant.scopes.includes(s));
-          if (refused.length) throw new errors.InvalidScope('requested scope is not allowed', refused.join(' '));
-        } else {
-          // RFC 6749 §3.3: no scope requested means the pre-defined default, here every granted scope.
-          (ctx.oidc.params as Record<string, unknown>).scope = grant.scopes.join(' ') || undefined;
-        }
+        const scopes = requestedScopes(params.scope, grant);
+        if (isRefusal(scopes)) throw toProviderError(scopes);
+        // RFC 6749 §3.3: no scope requested means the pre-defined default, here every granted scope.
+        // oidc-provider then grants the requested scopes this resource server has (client_credentials.js).
+        if (!params.scope) setRequestedScope(ctx, scopes.scopes.join(' ') || undefined);
       }
 
       const info: ResourceServer = {
-        audience: api.identifier,
+        audience: registered.identifier,
         scope: grant.scopes.join(' '),
-        accessTokenTTL: api.accessTokenTtlSeconds,
-        accessTokenFormat: api.accessTokenFormat,
+        accessTokenTTL: registered.accessTokenTtlSeconds,
+        accessTokenFormat: registered.accessTokenFormat,
       };
-      if (api.accessTokenFormat === 'jwt') {
-        info.jwt = { sign: { alg: api.signingAlg, kid: keyRing().activeKid[api.signingAlg] } };
+      if (registered.accessTokenFormat === 'jwt') {
+        info.jwt = { sign: { alg: registered.signingAlg, kid: keyRing().activeKid[registered.signingAlg] } };
       }
       return info;
     },

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { basicAuth, makeMachineSetup } from '../support/fixtures.ts';
+import { basicAuth, makeLegacyCodeClient, makeMachineSetup } from '../support/fixtures.ts';
 import { type RawReply, sendRaw } from '../support/raw-http.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 
@@ -97,6 +97,38 @@ describe('CORS', () => {
         expect(res.status, origin).toBe(400);
         expect(JSON.parse(res.body), origin).not.toHaveProperty('access_token');
         expect(res.headers['access-control-allow-origin'], origin).toBeUndefined();
+      }
+    });
+
+    it("gives the answers Gatehouse makes in oidc-provider's stead the token endpoint's CORS headers", async () => {
+      // invalid_client for no client authentication and unauthorized_client are answered before
+      // the library (src/oidc/token-endpoint-checks.ts); a wrong secret is the library's own 401.
+      const legacy = await makeLegacyCodeClient(server);
+      await server.services.applications.update({ clientId: legacy.clientId, allowedOrigins: ['https://app.example.test'] }, 'test');
+      const cors = (res: RawReply) => ({
+        status: res.status,
+        allowOrigin: res.headers['access-control-allow-origin'],
+        expose: res.headers['access-control-expose-headers'],
+        vary: res.headers.vary,
+      });
+      for (const origin of [undefined, 'https://app.example.test']) {
+        const headers: Record<string, string> = origin ? { origin } : {};
+        const library = await postForm('/oauth/token', 'grant_type=client_credentials', {
+          ...headers,
+          authorization: basicAuth(legacy.clientId, 'ghcs_wrong'),
+        });
+        const expected = { allowOrigin: origin ?? '*', expose: 'WWW-Authenticate', vary: 'Origin' };
+        expect(cors(library), origin).toEqual({ status: 401, ...expected });
+        expect(cors(await postForm('/oauth/token', 'grant_type=client_credentials', headers)), origin).toEqual({
+          status: 401,
+          ...expected,
+        });
+        const unauthorized = await postForm('/oauth/token', 'grant_type=client_credentials', {
+          ...headers,
+          authorization: basicAuth(legacy.clientId, legacy.clientSecret),
+        });
+        expect(JSON.parse(unauthorized.body).error, origin).toBe('unauthorized_client');
+        expect(cors(unauthorized), origin).toEqual({ status: 400, ...expected });
       }
     });
 

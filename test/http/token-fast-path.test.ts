@@ -3,15 +3,16 @@ import type { AddressInfo } from 'node:net';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tokenFastPath } from '../../src/http/routes/token-fast-path.ts';
 import { systemClock } from '../../src/lib/clock.ts';
 import { createJwtSigner } from '../../src/oidc/jwt-signer.ts';
+import { tokenEndpoint } from '../../src/oidc/token-endpoint.ts';
+import { createTokenFastPath } from '../../src/oidc/token-fast-path.ts';
 import { basicAuth, makeApi, makeClient } from '../support/fixtures.ts';
 import { startTestServer, type TestServer } from '../support/server.ts';
 import { FORM, type RawResponse, requestToken, send } from '../support/tokens.ts';
 
 /**
- * The token endpoint's fast path (src/http/routes/token-fast-path.ts) must issue exactly what
+ * The token endpoint's fast path (src/oidc/token-fast-path.ts) must issue exactly what
  * oidc-provider issues, and must hand everything else to oidc-provider with the body intact.
  */
 
@@ -57,6 +58,32 @@ const CASES: Record<string, (s: Setup) => Case> = {
     form: { grant_type: 'client_credentials', scope: 'read' },
     headers: { authorization: basicAuth(s.single.clientId, s.single.clientSecret) },
     clientId: s.single.clientId,
+  }),
+  'empty audience, resource and scope values, read as absent': (s) => ({
+    form: { grant_type: 'client_credentials', audience: '', resource: '', scope: '' },
+    headers: { authorization: basicAuth(s.single.clientId, s.single.clientSecret) },
+    clientId: s.single.clientId,
+  }),
+  'client_secret_basic with the same client_id in the body': (s) => ({
+    form: { grant_type: 'client_credentials', client_id: s.single.clientId },
+    headers: { authorization: basicAuth(s.single.clientId, s.single.clientSecret) },
+    clientId: s.single.clientId,
+  }),
+  'a charset parameter, an unknown extra parameter and one scope': (s) => ({
+    form: { grant_type: 'client_credentials', audience: s.es.identifier, scope: 'write', foo: 'bar' },
+    headers: { authorization: basicAuth(s.both.clientId, s.both.clientSecret), 'content-type': `${FORM}; charset=utf-8` },
+    clientId: s.both.clientId,
+  }),
+  'client_secret_post with audience and an empty resource': (s) => ({
+    form: {
+      grant_type: 'client_credentials',
+      client_id: s.both.clientId,
+      client_secret: s.both.clientSecret,
+      audience: s.rs.identifier,
+      resource: '',
+    },
+    headers: {},
+    clientId: s.both.clientId,
   }),
 };
 
@@ -132,15 +159,14 @@ describe('token endpoint fast path: what it leaves to oidc-provider', () => {
     // The fast path alone, in front of a stand-in for oidc-provider that echoes the body it reads.
     const keyRing = await server.services.signingKeys.loadKeyRing();
     const app = new Koa();
-    app.use(
-      tokenFastPath({
-        issuer: server.url,
-        applications: server.services.applications,
-        apis: server.services.apis,
-        signer: createJwtSigner(() => keyRing),
-        clock: systemClock,
-      }),
-    );
+    const fastPath = createTokenFastPath({
+      issuer: server.url,
+      applications: server.services.applications,
+      apis: server.services.apis,
+      signer: createJwtSigner(() => keyRing),
+      clock: systemClock,
+    });
+    app.use(tokenEndpoint({ fastPath }));
     app.use(async (ctx) => {
       const chunks: Buffer[] = [];
       for await (const chunk of ctx.req.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) chunks.push(chunk);
@@ -166,6 +192,16 @@ describe('token endpoint fast path: what it leaves to oidc-provider', () => {
     expect(res.json?.fellThrough).toBeUndefined();
   });
 
+  // Every request the parity suite above compares is one the fast path answers itself.
+  for (const [name, build] of Object.entries(CASES)) {
+    it(`answers itself [${name}]`, async () => {
+      const { form, headers } = build(setup);
+      const res = await post(new URLSearchParams(form).toString(), headers);
+      expect(res.status, res.text).toBe(200);
+      expect(res.json?.fellThrough).toBeUndefined();
+    });
+  }
+
   const fallThrough: Record<string, (s: Setup) => [string, Record<string, string>]> = {
     'a wrong secret': (s) => [
       `grant_type=client_credentials&audience=${encodeURIComponent(s.es.identifier)}`,
@@ -179,6 +215,18 @@ describe('token endpoint fast path: what it leaves to oidc-provider', () => {
     'an API with opaque tokens': (s) => [
       `grant_type=client_credentials&resource=${encodeURIComponent(s.opaque.identifier)}`,
       basic(s.both),
+    ],
+    'a scope outside the RFC 6749 §3.3 syntax': (s) => [
+      `grant_type=client_credentials&resource=${encodeURIComponent(s.es.identifier)}&scope=read++write`,
+      basic(s.both),
+    ],
+    'an API nobody registered': (s) => [
+      `grant_type=client_credentials&audience=${encodeURIComponent('https://unknown.example.test')}`,
+      basic(s.both),
+    ],
+    'an API the client was not granted': (s) => [
+      `grant_type=client_credentials&audience=${encodeURIComponent(s.rs.identifier)}`,
+      basic(s.single),
     ],
     'a scope the client was not granted': (s) => [
       `grant_type=client_credentials&resource=${encodeURIComponent(s.es.identifier)}&scope=admin`,

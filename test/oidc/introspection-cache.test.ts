@@ -5,7 +5,7 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 import { basicTokenRequest, introspect } from '../support/tokens.ts';
 
 /**
- * Introspection remembers JWTs whose signature verified (src/oidc/token-inspector.ts). What it
+ * Introspection remembers JWTs whose signature verified (src/oidc/token-kinds/jwt-access-token.ts). What it
  * remembers must never outlive what makes a token active: its lifetime and the denylist.
  */
 describe('introspection of a JWT it has seen before', () => {

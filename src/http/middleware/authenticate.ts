@@ -8,7 +8,8 @@ import type { UserService } from '../../domain/users/user.service.ts';
 import { AppError } from '../../lib/app-error.ts';
 import { hasControlCharacters } from '../../lib/control-characters.ts';
 import type { PolicyCaller } from '../../oidc/introspection-policy.ts';
-import { looksLikeJwt, type TokenInspector } from '../../oidc/token-inspector.ts';
+import type { TokenInspector } from '../../oidc/token-inspector.ts';
+import { looksLikeJwt } from '../../oidc/token-kinds/jwt-access-token.ts';
 import type { PasswordThrottle } from '../password-throttle.ts';
 
 /**

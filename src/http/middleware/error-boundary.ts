@@ -3,7 +3,7 @@ import { errors as oidcErrors } from 'oidc-provider';
 import { ZodError } from 'zod';
 import { isDatabaseUnavailable } from '../../db/errors.ts';
 import { AppError } from '../../lib/app-error.ts';
-import { basicChallenge, RETRY_AFTER_SECONDS, sendTemporarilyUnavailable } from '../../oidc/error-compat.ts';
+import { basicChallenge, RETRY_AFTER_SECONDS, sendTemporarilyUnavailable } from '../../oidc/protocol-answers.ts';
 import { OIDC_ROUTES } from '../../oidc/routes.ts';
 import { CLIENT_CLOSED_REQUEST, isClientAbort } from '../client-abort.ts';
 import { sendProblem } from '../problem.ts';

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import type { KeyRing } from '../../domain/signing-keys/signing-key.schema.ts';
+import { renderDiscovery } from '../../oidc/internals.ts';
+import type { ProviderSlot } from '../../oidc/provider-slot.ts';
 import { DISCOVERY_PATH, OAUTH_DISCOVERY_PATH, OIDC_ROUTES } from '../../oidc/routes.ts';
 import { isServedRoute, type ProtocolRoute } from '../../oidc/surface.ts';
-import type { ProviderSlot } from '../provider-slot.ts';
 
 /**
  * GET /.well-known/openid-configuration        OpenID Connect Discovery 1.0 §4
@@ -99,13 +100,10 @@ export function registerWellKnownRoutes(router: Router, deps: { keyRing: () => K
     const provider = deps.provider.current;
     if (discovery?.source !== provider) {
       // Let oidc-provider render its metadata once for this instance, then keep the result.
-      const path = ctx.path;
-      ctx.path = DISCOVERY_PATH;
-      await deps.provider.middleware(ctx, async () => {});
-      ctx.path = path;
-      if (ctx.status !== 200 || typeof ctx.body !== 'object') return;
+      const metadata = await renderDiscovery(deps.provider.middleware, ctx);
+      if (!metadata) return;
       discovery = render(provider, {
-        ...servedMetadata(ctx.body as Record<string, unknown>),
+        ...servedMetadata(metadata),
         // RFC 8414 §2: Gatehouse serves these two endpoints itself, for confidential clients only.
         introspection_endpoint_auth_methods_supported: SECRET_AUTH_METHODS,
         revocation_endpoint_auth_methods_supported: SECRET_AUTH_METHODS,

@@ -1,49 +1,29 @@
 import type { Context, Next } from 'koa';
 import { isDatabaseUnavailable } from '../db/errors.ts';
 import { renderProtocolErrorPage } from './error-page.ts';
-import { OIDC_ROUTES } from './routes.ts';
 
 /**
- * Brings oidc-provider's token-endpoint errors in line with RFC 6749 §5.2 where they differ:
- * - a client using a grant type it is not registered for gets `unauthorized_client` (the library
- *   answers `invalid_request`);
- * - a request with no client authentication, with an empty client id or secret in the Basic
- *   header, or with another Authorization scheme (`Bearer …`) gets 401 `invalid_client`: §5.2 lists
- *   "no client authentication included" and "unsupported authentication method" under
- *   invalid_client (the library answers `invalid_request`). A Basic header that cannot be parsed
- *   at all stays `invalid_request` ("otherwise malformed");
- * - every 401 carries `WWW-Authenticate` (RFC 7235 §3.1), also when the client authenticated in
- *   the body with client_secret_post (the library adds it only for the Basic header);
- * - a `server_error` the database's absence caused is a 503 `temporarily_unavailable` with
+ * The finishing touches on every answer oidc-provider gives, in one place (it runs between
+ * Gatehouse's routes and the library, http/app.ts):
+ * - `Cache-Control: no-store` on every error (RFC 6749 §5.1-5.2: no cache may keep an OAuth answer);
+ * - `WWW-Authenticate` on every 401 (RFC 7235 §3.1), built here for every endpoint, also when the
+ *   client authenticated in the body with client_secret_post (the library adds its own only for
+ *   the Basic header, in the same form, which this replaces);
+ * - a `server_error` the database's absence caused becomes a 503 `temporarily_unavailable` with
  *   Retry-After (see noteProviderServerError).
+ *
+ * Nothing here reads the library's words: the answers RFC 6749 §5.2 words differently from
+ * oidc-provider (invalid_client, unauthorized_client) are given before the library sees the
+ * request (token-endpoint-checks.ts).
  */
-const GRANT_NOT_ALLOWED = 'requested grant type is not allowed for this client';
-const NO_CLIENT_AUTH = new Set([
-  'no client authentication mechanism provided',
-  'client_secret must be provided in the Authorization header',
-]);
-const BAD_AUTH_HEADER = 'invalid authorization header value format';
-/** Endpoints where oidc-provider authenticates clients (userinfo parses Authorization differently). */
-const CLIENT_AUTH_PATHS: ReadonlySet<string> = new Set([
-  OIDC_ROUTES.token,
-  OIDC_ROUTES.device_authorization,
-  OIDC_ROUTES.pushed_authorization_request,
-]);
-
-function isClientAuthFailure(ctx: Context, description: unknown): boolean {
-  if (!CLIENT_AUTH_PATHS.has(ctx.path)) return false;
-  if (typeof description === 'string' && NO_CLIENT_AUTH.has(description)) return true;
-  const scheme = ctx.get('authorization').trim().split(' ')[0] ?? '';
-  return description === BAD_AUTH_HEADER && scheme.toLowerCase() !== 'basic';
-}
 
 export interface ProtocolErrorOptions {
   /** told of every request the database's absence failed (it logs once per burst) */
   onUnavailable?: (err: unknown) => void;
 }
 
-export function normalizeProtocolErrors(issuer: string, options: ProtocolErrorOptions = {}) {
-  return async function normalizeProtocolErrorsMiddleware(ctx: Context, next: Next): Promise<void> {
+export function finishProtocolAnswers(issuer: string, options: ProtocolErrorOptions = {}) {
+  return async function finishProtocolAnswersMiddleware(ctx: Context, next: Next): Promise<void> {
     await next();
     const outage = providerOutages.get(ctx);
     if (outage !== undefined) {
@@ -55,26 +35,20 @@ export function normalizeProtocolErrors(issuer: string, options: ProtocolErrorOp
         return;
       }
     }
-    const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined;
-    if (!body || typeof body !== 'object' || typeof body.error !== 'string') return;
-    if (body.error === 'invalid_request' && body.error_description === GRANT_NOT_ALLOWED) {
-      ctx.status = 400;
-      ctx.body = { error: 'unauthorized_client', error_description: 'this client is not allowed to use this grant type' };
-    }
-    if (body.error === 'invalid_request' && isClientAuthFailure(ctx, body.error_description)) {
-      ctx.status = 401;
-      ctx.body = { error: 'invalid_client', error_description: 'client authentication failed' };
-    }
     // RFC 6749 §5.1/§5.2: no cache may keep an OAuth answer, errors included.
     if (ctx.status >= 400 && !ctx.response.get('Cache-Control')) ctx.set('Cache-Control', 'no-store');
-    if (ctx.status === 401 && !ctx.response.get('WWW-Authenticate')) {
-      const sent = ctx.body as { error?: unknown; error_description?: unknown };
+    if (ctx.status === 401) {
+      const sent = (ctx.body ?? {}) as { error?: unknown; error_description?: unknown };
       ctx.set('WWW-Authenticate', basicChallenge(issuer, sent.error, sent.error_description));
     }
   };
 }
 
-/** `Basic realm="…", error="…", error_description="…"` with quoted-string escaping. */
+/**
+ * The challenge of a 401 (RFC 7235 §4.1, RFC 6749 §5.2): `Basic realm="…", error="…",
+ * error_description="…"` with quoted-string escaping. The one place it is built: here for
+ * oidc-provider's answers, and in http/middleware/error-boundary.ts for Gatehouse's own.
+ */
 export function basicChallenge(issuer: string, error: unknown, description: unknown): string {
   const quote = (v: unknown) => `"${String(v).replace(/["\\]/g, '\\$&')}"`;
   const params = [`realm=${quote(issuer)}`, `error=${quote(error)}`];
@@ -115,7 +89,7 @@ export async function sendTemporarilyUnavailable(ctx: Context): Promise<void> {
   ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
   ctx.set('Cache-Control', 'no-store');
   if (ctx.response.is('html')) {
-    await renderProtocolErrorPage(ctx as never, UNAVAILABLE);
+    await renderProtocolErrorPage(ctx, UNAVAILABLE);
     return;
   }
   ctx.body = { ...UNAVAILABLE };

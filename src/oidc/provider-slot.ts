@@ -1,6 +1,6 @@
-import type { Context, Next } from 'koa';
-import compose from 'koa-compose';
+import type { Context, Middleware, Next } from 'koa';
 import type Provider from 'oidc-provider';
+import { providerMiddleware } from './internals.ts';
 
 /**
  * Holds the oidc-provider instance currently serving. oidc-provider reads its keys once, at
@@ -8,21 +8,21 @@ import type Provider from 'oidc-provider';
  * inside the old instance finish there; new ones reach the new one.
  *
  * The provider is a Koa app; its middleware is composed into ours rather than mounted with a
- * second Koa context, so a request costs one context, not two.
+ * second Koa context, so a request costs one context, not two (internals.ts).
  */
 export function createProviderSlot(initial: Provider) {
   let current = initial;
-  let dispatch = compose(initial.middleware as Parameters<typeof compose>[0]);
+  let dispatch: Middleware = providerMiddleware(initial);
   return {
     get current(): Provider {
       return current;
     },
     replace(next: Provider): void {
       current = next;
-      dispatch = compose(next.middleware as Parameters<typeof compose>[0]);
+      dispatch = providerMiddleware(next);
     },
     middleware(ctx: Context, next: Next): Promise<unknown> {
-      return dispatch(ctx as never, next);
+      return dispatch(ctx, next) as Promise<unknown>;
     },
   };
 }
