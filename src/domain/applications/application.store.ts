@@ -42,6 +42,7 @@ function toRecord(row: Row): ClientRecord {
     grantTypes: row.grantTypes as GrantType[],
     redirectUris: row.redirectUris,
     allowedOrigins: row.allowedOrigins ?? [],
+    postLogoutRedirectUris: row.postLogoutRedirectUris ?? [],
     skipAuthorization: row.skipAuthorization,
     isActive: row.isActive,
     ownerUserId: row.ownerUserId,
@@ -65,6 +66,7 @@ export interface NewApplicationRow {
   grantTypes: string[];
   redirectUris: string[];
   allowedOrigins: string[];
+  postLogoutRedirectUris: string[];
   skipAuthorization: boolean;
   clientSecretDigest: string | null;
   secretHint: string | null;
@@ -76,6 +78,7 @@ export interface ApplicationChanges {
   name?: string | undefined;
   allowedOrigins?: string[] | undefined;
   redirectUris?: string[] | undefined;
+  postLogoutRedirectUris?: string[] | undefined;
   skipAuthorization?: boolean | undefined;
   organizationId?: string | null | undefined;
 }
@@ -194,6 +197,7 @@ export function createApplicationStore({ bus }: { bus: ChangeBus }): Application
           ...(changes.name !== undefined ? { name: changes.name } : {}),
           ...(changes.allowedOrigins ? { allowedOrigins: changes.allowedOrigins } : {}),
           ...(changes.redirectUris ? { redirectUris: changes.redirectUris } : {}),
+          ...(changes.postLogoutRedirectUris ? { postLogoutRedirectUris: changes.postLogoutRedirectUris } : {}),
           ...(changes.skipAuthorization !== undefined ? { skipAuthorization: changes.skipAuthorization } : {}),
           ...(changes.organizationId !== undefined ? { organizationId: changes.organizationId } : {}),
         },
