@@ -55,7 +55,8 @@ export interface Hop {
 /** One request as a browser sends it (no redirects followed), cookies from and into the jar. */
 export async function browse(base: string, jar: CookieJar, target: string, form?: Record<string, string>): Promise<Hop> {
   const url = new URL(target, base);
-  const headers: Record<string, string> = {};
+  // What a browser navigating sends: oidc-provider answers HTML (its error page) only to such requests.
+  const headers: Record<string, string> = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
   const cookie = jar.header(url.pathname);
   if (cookie) headers.cookie = cookie;
   if (form) headers['content-type'] = 'application/x-www-form-urlencoded';
@@ -204,4 +205,40 @@ export async function makeWebClient(
     'test',
   );
   return { clientId: application.clientId, clientSecret, redirectUri, application };
+}
+
+/** Opens the login page of a new authorization request; returns what posting it needs. */
+export async function openLogin(base: string, request: AuthorizationRequest, jar = new CookieJar()) {
+  const page = await follow(base, jar, await browse(base, jar, authorizeUrl(request)));
+  const action = formAction(page.body);
+  const csrf = hiddenField(page.body, 'csrf');
+  if (page.status !== 200 || !action || !csrf || !page.body.includes('name="password"')) {
+    throw new Error(`no login page (${page.status} at ${page.url}): ${page.body.slice(0, 300)}`);
+  }
+  /** Posts the login form; follows on to wherever it leads on this server. */
+  const submit = async (username: string, password: string) => {
+    const answer = await browse(base, jar, action, { csrf, username, password });
+    return answer.status === 303 ? follow(base, jar, answer) : { ...answer, url: new URL(action, base).href };
+  };
+  return { jar, page, action, csrf, submit };
+}
+
+/** Exchanges a code at the token endpoint (confidential client: Basic; public: client_id in the form). */
+export async function exchangeCode(
+  base: string,
+  client: { clientId: string; clientSecret: string | null; redirectUri: string },
+  callback: URL,
+  verifier: string,
+) {
+  const form: Record<string, string> = {
+    grant_type: 'authorization_code',
+    code: callback.searchParams.get('code') ?? '',
+    redirect_uri: client.redirectUri,
+    code_verifier: verifier,
+  };
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (client.clientSecret) headers.authorization = `Basic ${Buffer.from(`${client.clientId}:${client.clientSecret}`).toString('base64')}`;
+  else form.client_id = client.clientId;
+  const res = await fetch(`${base}/oauth/token`, { method: 'POST', headers, body: new URLSearchParams(form).toString() });
+  return { status: res.status, body: (await res.json()) as Record<string, string> };
 }
