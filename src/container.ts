@@ -51,6 +51,7 @@ import { buildProvider, type ProviderDeps } from './oidc/provider.ts';
 import { createProviderSlot, type ProviderSlot } from './oidc/provider-slot.ts';
 import { SERVED_GRANT_TYPES } from './oidc/surface.ts';
 import { createTokenInspector } from './oidc/token-inspector.ts';
+import { createApiTokenKind } from './oidc/token-kinds/api-token.ts';
 import { createIssuedPartiesCheck } from './oidc/token-kinds/issued-parties.ts';
 import { createJwtAccessTokenKind } from './oidc/token-kinds/jwt-access-token.ts';
 import { createOpaqueTokenKind } from './oidc/token-kinds/opaque-token.ts';
@@ -225,6 +226,7 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
     const inspector = createTokenInspector({
       kinds: [
         createJwtAccessTokenKind({ issuer: config.issuer, keyRing: ring.current, revocations, clock, issuedPartiesExist }),
+        createApiTokenKind({ issuer: config.issuer, apiTokens, applications }),
         createOpaqueTokenKind({ issuer: config.issuer, artifacts, provider: () => provider.current, issuedPartiesExist }),
       ],
     });
