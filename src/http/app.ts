@@ -10,6 +10,7 @@ import type { JwtSigner } from '../oidc/jwt-signer.ts';
 import { finishProtocolAnswers } from '../oidc/protocol-answers.ts';
 import type { ProviderSlot } from '../oidc/provider-slot.ts';
 import { SERVED_GRANT_TYPES } from '../oidc/surface.ts';
+import type { TokenClaims } from '../oidc/token-claims.ts';
 import { tokenEndpoint } from '../oidc/token-endpoint.ts';
 import { createTokenFastPath } from '../oidc/token-fast-path.ts';
 import type { TokenInspector } from '../oidc/token-inspector.ts';
@@ -34,7 +35,7 @@ export interface AppDeps {
   apis: ApiResourceService;
   inspector: TokenInspector;
   /** set to serve plain client-credentials requests without oidc-provider's pipeline */
-  tokenFastPath?: { signer: JwtSigner; clock: Clock };
+  tokenFastPath?: { signer: JwtSigner; clock: Clock; claims: TokenClaims };
   readiness: ReadinessCheck[];
   isShuttingDown: () => boolean;
   /** limits on failed client authentication; null when both limits are off */

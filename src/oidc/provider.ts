@@ -12,6 +12,7 @@ import { compareClientSecretsWith, publishUrlsFromIssuer } from './internals.ts'
 import { resourceIndicators } from './resources.ts';
 import { OIDC_ROUTES } from './routes.ts';
 import { isServedRoute, SERVED_GRANT_TYPES } from './surface.ts';
+import type { TokenClaims } from './token-claims.ts';
 
 /*
  * src/oidc — the protocol wing: oidc-provider and everything Gatehouse does beside it.
@@ -39,6 +40,8 @@ export interface ProviderDeps {
   defaultAccessTokenTtlSeconds: number;
   trustProxy: boolean;
   log: Logger;
+  /** Gatehouse's own access-token claims (token-claims.ts) */
+  claims: TokenClaims;
 }
 
 /** Grant types this build serves (oidc/surface.ts); clients' other grant types are hidden from oidc-provider. */
@@ -101,6 +104,12 @@ export function buildProvider(deps: ProviderDeps, keyRing: KeyRing): Provider {
     ttl: {
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? deps.defaultAccessTokenTtlSeconds,
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? deps.defaultAccessTokenTtlSeconds,
+    },
+    // #extratokenclaims — `permissions` on client-credentials tokens (token-claims.ts); the fast
+    // path adds the same claims through the same function.
+    async extraTokenClaims(_ctx, token) {
+      if (token.kind !== 'ClientCredentials' || typeof token.aud !== 'string') return undefined;
+      return deps.claims.forClientCredentials(token.clientId as string, token.aud);
     },
     // #renderError — the HTML error page for browser-facing endpoints
     renderError: renderProtocolErrorPage,
