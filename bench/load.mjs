@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** @typedef {{ method: string, path: string, headers?: Record<string,string>, bodies?: string[] }} LoadRequest */
+/** @typedef {{ method: string, path: string, headers?: Record<string,string>, bodies?: string[], paths?: string[] }} LoadRequest */
 /**
  * @typedef {object} LoadResult
  * @property {number} requests      completed responses
@@ -36,9 +36,9 @@ export function runLoad(generator, options) {
 
 const luaString = (s) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 
-// Each wrk thread loads the script; bodies are cycled per request. `response` counts non-2xx
+// Each wrk thread loads the script; bodies (or paths) are cycled per request. `response` counts non-2xx
 // statuses (wrk's own counter only sees status > 399), and `done` reports per-thread counters.
-function wrkScript({ method, headers = {}, bodies = [] }, bodiesFile) {
+function wrkScript({ method, headers = {}, bodies = [], paths = [] }, bodiesFile) {
   const headerLines = Object.entries(headers)
     .map(([k, v]) => `wrk.headers[${luaString(k)}] = ${luaString(v)}`)
     .join('\n');
@@ -47,6 +47,7 @@ wrk.method = ${luaString(method)}
 ${headerLines}
 local bodies = {}
 ${bodies.length ? `for line in io.lines(${luaString(bodiesFile)}) do bodies[#bodies + 1] = line end` : ''}
+local paths = { ${paths.map(luaString).join(', ')} }
 local i = 0
 non2xx = 0
 local threads = {}
@@ -57,7 +58,12 @@ ${
   i = i % #bodies + 1
   return wrk.format(nil, nil, nil, bodies[i])
 end`
-    : ''
+    : paths.length
+      ? `function request()
+  i = i % #paths + 1
+  return wrk.format(nil, paths[i])
+end`
+      : ''
 }
 function response(status, headers, body)
   if status < 200 or status > 299 then non2xx = non2xx + 1 end
@@ -121,6 +127,7 @@ async function runWrk({ baseUrl, request, connections, seconds }) {
 async function runAutocannon({ baseUrl, request, connections, seconds }) {
   const { default: autocannon } = await import('autocannon');
   const bodies = request.bodies ?? [];
+  const paths = request.paths ?? [];
   let i = 0;
   const result = await autocannon({
     url: baseUrl,
@@ -139,7 +146,14 @@ async function runAutocannon({ baseUrl, request, connections, seconds }) {
                 return { ...req, body: bodies[i] };
               },
             }
-          : {}),
+          : paths.length
+            ? {
+                setupRequest: (req) => {
+                  i = (i + 1) % paths.length;
+                  return { ...req, path: paths[i] };
+                },
+              }
+            : {}),
       },
     ],
   });

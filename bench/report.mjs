@@ -59,6 +59,17 @@ export function checkBars(run) {
       .filter((x) => x.unknown !== undefined && x.wrong !== undefined)
       .map((x) => ({ what: `${x.t} (kept ${fmt(x.unknown, 2)} vs ${fmt(x.wrong, 2)})`, value: x.unknown / x.wrong, min: 0.9, unit: 'x' })),
   );
+  // Issue 10: API token introspection beside JWT introspection's bar, and the admin API's list.
+  bar(
+    'API token introspection: >= 0.8x baseline client-credentials rate',
+    gatehouse
+      .filter((r) => r.scenario === 'introspect-api-token')
+      .map((r) => ({ what: r.target, value: ratio(r.rps, base('cc-basic')), min: 0.8, unit: 'x' })),
+  );
+  bar(
+    'a page of 50 of 10,000 applications: p99 < 25 ms at 16 connections',
+    gatehouse.filter((r) => r.scenario === 'list-applications').map((r) => ({ what: r.target, value: r.p99Ms, max: 25, unit: 'ms' })),
+  );
   bar(
     'peak RSS per process under load <= 200 MB',
     run.targets

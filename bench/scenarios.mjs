@@ -158,6 +158,25 @@ export const SCENARIOS = [
       bodies: [JSON.stringify({ permissions: ['add_mediasource', 'view_user', 'delete_user'] })],
     }),
   },
+  {
+    id: 'introspect-api-token',
+    label: 'introspection of an API token',
+    unsupported: ADMIN_API_UNSUPPORTED,
+    request: (s) => ({ path: '/oauth/introspect', ...authenticated(s, form({ token: s.apiToken })) }),
+  },
+  // A page of the admin API's application list, on a database of 10,000 users and applications
+  // (targets.mjs seeds them), cycling through 20 pages.
+  {
+    id: 'list-applications',
+    label: 'GET /api/v1/applications?page=N&page_size=50 (10,000 rows), Token auth',
+    unsupported: ADMIN_API_UNSUPPORTED,
+    request: (s) => ({
+      path: '/api/v1/applications',
+      method: 'GET',
+      headers: { authorization: `Token ${s.apiToken}` },
+      paths: Array.from({ length: 20 }, (_, i) => `/api/v1/applications?page=${i * 10 + 1}&page_size=50`),
+    }),
+  },
   { id: 'jwks', label: 'JWKS', request: () => ({ path: '/.well-known/jwks.json', method: 'GET' }) },
   { id: 'discovery', label: 'discovery document', request: () => ({ path: '/.well-known/openid-configuration', method: 'GET' }) },
 ];

@@ -53,7 +53,9 @@ import { createJwtSigner } from './oidc/jwt-signer.ts';
 import { buildProvider, type ProviderDeps } from './oidc/provider.ts';
 import { createProviderSlot, type ProviderSlot } from './oidc/provider-slot.ts';
 import { SERVED_GRANT_TYPES } from './oidc/surface.ts';
+import { createTokenClaims } from './oidc/token-claims.ts';
 import { createTokenInspector } from './oidc/token-inspector.ts';
+import { createApiTokenKind } from './oidc/token-kinds/api-token.ts';
 import { createIssuedPartiesCheck } from './oidc/token-kinds/issued-parties.ts';
 import { createJwtAccessTokenKind } from './oidc/token-kinds/jwt-access-token.ts';
 import { createOpaqueTokenKind } from './oidc/token-kinds/opaque-token.ts';
@@ -204,6 +206,7 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
     keyRing = ring;
     const revokeGrant = createGrantRevoker({ artifacts, revocations, longestAccessTokenTtl: () => apis.longestAccessTokenTtl(), clock });
     const pages = createProtocolPages({ branding: config.branding, applications, users });
+    const claims = createTokenClaims({ access, applications });
     const providerDeps: ProviderDeps = {
       issuer: config.issuer,
       apis,
@@ -218,6 +221,7 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
       defaultAccessTokenTtlSeconds: config.accessTokenTtlSeconds,
       trustProxy: config.trustProxy,
       log,
+      claims,
     };
     // oidc-provider takes its keys at construction: each new key ring gets a new instance.
     const provider = createProviderSlot(buildProvider(providerDeps, ring.current()));
@@ -235,6 +239,7 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
     const inspector = createTokenInspector({
       kinds: [
         createJwtAccessTokenKind({ issuer: config.issuer, keyRing: ring.current, revocations, clock, issuedPartiesExist }),
+        createApiTokenKind({ issuer: config.issuer, apiTokens, applications }),
         createOpaqueTokenKind({ issuer: config.issuer, artifacts, provider: () => provider.current, issuedPartiesExist, revokeGrant }),
       ],
     });
@@ -265,7 +270,7 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
       applications,
       apis,
       inspector,
-      ...(config.tokenFastPath ? { tokenFastPath: { signer: createJwtSigner(ring.current), clock } } : {}),
+      ...(config.tokenFastPath ? { tokenFastPath: { signer: createJwtSigner(ring.current), clock, claims } } : {}),
       isShuttingDown: () => shuttingDown,
       clientAuthThrottle: throttle,
       adminSurface,

@@ -2,7 +2,7 @@ import { request } from 'node:http';
 
 /** One admin API request as the CLI sends it: a method, a path under /api/v1 and a JSON body. */
 export interface AdminRequest {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** relative to /api/v1, with its query: `/applications?client_id=abc` */
   path: string;
   body?: unknown;

@@ -1,6 +1,11 @@
 import type { z } from 'zod';
 import { type ApiWire, CreateApiWire } from '../http/admin/apis.routes.ts';
-import { type ApplicationWire, CreateApplicationWire, UpdateApplicationWire } from '../http/admin/applications.routes.ts';
+import {
+  type ApplicationWire,
+  CreateApplicationWire,
+  SetApplicationPermissionsWire,
+  UpdateApplicationWire,
+} from '../http/admin/applications.routes.ts';
 import type { KeyRevocationWire, KeyWire } from '../http/admin/keys.routes.ts';
 import { AppError } from '../lib/app-error.ts';
 import { SERVED_GRANT_TYPES } from '../oidc/surface.ts';
@@ -127,6 +132,11 @@ function clientUpdateBody(v: FlagValues) {
     { name: v.name, apis: apis?.map((identifier) => ({ identifier, scopes })), introspect, allowed_origins: allowedOrigins },
     CLIENT_UPDATE_FLAGS,
   );
+}
+
+/** A create that found the object there already: what the command wanted is true. */
+function ignoreConflict(err: unknown): void {
+  if (!(err instanceof AppError && err.status === 409)) throw err;
 }
 
 function kidOf(v: FlagValues): string {
@@ -383,6 +393,46 @@ export const COMMANDS: CommandSpec[] = [
       return call({ method: 'POST', path: `/applications/${encodeURIComponent(id)}/secrets` });
     },
     print: (result, asJson) => printApplicationWithSecret(result, asJson, 'Rotated the secret of'),
+  },
+  {
+    group: 'clients',
+    name: 'permissions',
+    summary: "show or replace the permissions granted to the application itself (its client-credentials tokens' `permissions` claim)",
+    options: {
+      'client-id': { type: 'string', value: 'ID', required: true, description: "the application's client_id" },
+      set: {
+        type: 'string',
+        value: 'LIST',
+        description: 'comma-separated codenames that replace its permissions (an empty value removes them all)',
+      },
+      api: {
+        type: 'string',
+        value: 'URI',
+        description: "with --set: the API the codenames belong to (they go into that API's tokens); missing ones are created for it",
+      },
+      json: JSON_FLAG,
+    },
+    check(v) {
+      if (typeof v.api === 'string' && typeof v.set !== 'string')
+        throw new UsageError('--api goes with --set: the API the codenames belong to');
+      if (typeof v.set === 'string') checked(SetApplicationPermissionsWire, { permissions: list(v.set) ?? [] }, { permissions: 'set' });
+    },
+    async run(v, call) {
+      const { id } = await applicationByClientId(call, v['client-id'] as string);
+      const path = `/applications/${encodeURIComponent(id)}/permissions`;
+      if (typeof v.set !== 'string') return call({ method: 'GET', path });
+      const codenames = list(v.set) ?? [];
+      // An API's own codenames (add_mediasource) may not exist yet: created for the API named.
+      if (typeof v.api === 'string') {
+        for (const codename of codenames)
+          await call({ method: 'POST', path: '/permissions', body: { codename, api: v.api } }).catch(ignoreConflict);
+      }
+      return call({ method: 'PUT', path, body: { permissions: codenames } });
+    },
+    print: (result, asJson) => {
+      const { permissions } = result as { permissions: string[] };
+      return asJson ? json(result) : permissions.length ? permissions.join('\n') : '(no permissions)';
+    },
   },
   {
     group: 'clients',

@@ -13,6 +13,7 @@ import type { ProtocolPages } from '../oidc/protocol-pages.ts';
 import type { ProviderSlot } from '../oidc/provider-slot.ts';
 import { OIDC_ROUTES } from '../oidc/routes.ts';
 import { SERVED_GRANT_TYPES } from '../oidc/surface.ts';
+import type { TokenClaims } from '../oidc/token-claims.ts';
 import { tokenEndpoint } from '../oidc/token-endpoint.ts';
 import { createTokenFastPath } from '../oidc/token-fast-path.ts';
 import type { TokenInspector } from '../oidc/token-inspector.ts';
@@ -40,7 +41,7 @@ export interface AppDeps {
   apis: ApiResourceService;
   inspector: TokenInspector;
   /** set to serve plain client-credentials requests without oidc-provider's pipeline */
-  tokenFastPath?: { signer: JwtSigner; clock: Clock };
+  tokenFastPath?: { signer: JwtSigner; clock: Clock; claims: TokenClaims };
   readiness: ReadinessCheck[];
   isShuttingDown: () => boolean;
   /** limits on failed client authentication; null when both limits are off */

@@ -14,7 +14,7 @@
  * What a presented token is:
  * - `access_token`: an OAuth access token (a JWT, or an opaque one), for the APIs in its `aud`;
  * - `refresh_token`: only ever presented by its own client (RFC 6749 §1.5), never to an API;
- * - `api_token`: an opaque API token (a later issue), which has no audience.
+ * - `api_token`: an opaque API token (`Authorization: Token`), which has no audience.
  */
 export type TokenKind = 'access_token' | 'refresh_token' | 'api_token';
 
@@ -59,9 +59,8 @@ export function mayIntrospect(caller: PolicyCaller, token: TokenParties): boolea
     case 'refresh_token':
       return isOwn(caller, token);
     case 'api_token':
-      // TODO(api-tokens): nothing issues API tokens yet (no token kind, token-kinds/, reports this
-      // kind). They have no audience, so any client holding an introspect right for some API may
-      // introspect them, as may the client they were issued to, if any.
+      // API tokens have no audience: any client holding an introspect right for some API (a
+      // resource server) may introspect them, as may the application they are bound to, if any.
       return isOwn(caller, token) || caller.apis.some((api) => api.introspect);
     default:
       return false;

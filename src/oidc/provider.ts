@@ -18,6 +18,7 @@ import type { ProtocolPages } from './protocol-pages.ts';
 import { resourceIndicators } from './resources.ts';
 import { OIDC_ROUTES } from './routes.ts';
 import { isServedRoute, SERVED_GRANT_TYPES } from './surface.ts';
+import type { TokenClaims } from './token-claims.ts';
 
 /*
  * src/oidc — the protocol wing: oidc-provider and everything Gatehouse does beside it.
@@ -52,6 +53,8 @@ export interface ProviderDeps {
   defaultAccessTokenTtlSeconds: number;
   trustProxy: boolean;
   log: Logger;
+  /** Gatehouse's own access-token claims (token-claims.ts) */
+  claims: TokenClaims;
 }
 
 /** Grant types this build serves (oidc/surface.ts); clients' other grant types are hidden from oidc-provider. */
@@ -66,6 +69,7 @@ export function buildProvider(deps: ProviderDeps, keyRing: KeyRing): Provider {
   const { issuer, apis, applications, artifacts, log, pages, signIn } = deps;
   // RFC 6265 §4.1.2.5: Secure when browsers reach the issuer over https (http/app.ts marks such
   // requests secure even behind a TLS-terminating proxy, so the cookies can be set).
+  const personClaims = createExtraTokenClaims(deps);
   const cookie = { httpOnly: true, sameSite: 'lax', secure: new URL(issuer).protocol === 'https:' } as const;
 
   const configuration: Configuration = {
@@ -113,8 +117,15 @@ export function buildProvider(deps: ProviderDeps, keyRing: KeyRing): Provider {
     // #rotaterefreshtoken — RFC 9700 §4.14.2: each use returns a new one; a used one presented again
     // ends the grant (the library, and adapter.ts for two uses at the same moment)
     rotateRefreshToken: true,
-    // #extratokenclaims — a person's roles and permissions for the API, and the grant (accounts.ts)
-    extraTokenClaims: createExtraTokenClaims(deps) as NonNullable<Configuration['extraTokenClaims']>,
+    // #extratokenclaims — an application's own `permissions` of the API on client-credentials
+    // tokens (token-claims.ts; the fast path adds the same claims through the same function), and a
+    // person's roles and permissions for the API, and the grant, on theirs (accounts.ts)
+    async extraTokenClaims(ctx, token) {
+      if (token.kind === 'ClientCredentials') {
+        return typeof token.aud === 'string' ? deps.claims.forClientCredentials(token.clientId as string, token.aud) : undefined;
+      }
+      return personClaims(ctx, token as Parameters<typeof personClaims>[1]);
+    },
     enabledJWA: {
       idTokenSigningAlgValues: ['RS256', 'ES256'],
       userinfoSigningAlgValues: ['RS256', 'ES256'],

@@ -8,6 +8,7 @@ import { authenticateClient, type ClientAuthFailure, isClientAuthFailure, type P
 import { chooseApi, decideClientCredentials, isRefusal } from './client-credentials-policy.ts';
 import { type ProviderForm, singleValued } from './form-body.ts';
 import type { JwtSigner } from './jwt-signer.ts';
+import type { TokenClaims } from './token-claims.ts';
 import { setTokenEndpointCors } from './token-endpoint-checks.ts';
 
 /**
@@ -43,6 +44,8 @@ export interface TokenFastPathDeps {
   apis: ApiResourceService;
   signer: JwtSigner;
   clock: Clock;
+  /** Gatehouse's own claims, as oidc-provider's extraTokenClaims adds them (token-claims.ts) */
+  claims: TokenClaims;
   /** answers failures from blocked sources (http/client-auth-throttle.ts) */
   throttle?: { answerIfBlocked(ctx: Context, clientId: string | undefined): boolean } | null;
 }
@@ -60,7 +63,7 @@ const CLIENT_CREDENTIALS = 'client_credentials';
 const BLOCKED = Symbol('answered by the client-authentication throttle');
 
 export function createTokenFastPath(deps: TokenFastPathDeps): TokenFastPath {
-  const { issuer, applications, apis, signer, clock, throttle } = deps;
+  const { issuer, applications, apis, signer, clock, claims, throttle } = deps;
 
   /**
    * The token response for `form`, null when oidc-provider must answer instead, or BLOCKED when the
@@ -90,9 +93,12 @@ export function createTokenFastPath(deps: TokenFastPathDeps): TokenFastPath {
     if (api.accessTokenFormat !== 'jwt' || !signer.activeKid(api.signingAlg)) return null;
     const scope = decision.scopes.join(' ') || undefined;
 
-    // Claims in oidc-provider's order for a client credentials JWT (RFC 9068 §2.2).
+    // Claims in oidc-provider's order for a client credentials JWT (RFC 9068 §2.2): its
+    // extraTokenClaims first, then its own.
+    const extra = await claims.forClientCredentials(client.clientId, api.identifier);
     const iat = clock.epoch();
     const payload = {
+      ...extra,
       jti: newTokenId(),
       sub: client.clientId,
       iat,

@@ -8,8 +8,9 @@ import type { InspectedToken, TokenKind } from './token-kinds/token-kind.ts';
  * inspector asks them in order which one recognises a value and leaves the token to it; the
  * introspection policy (introspection-policy.ts) decides who may see or revoke it.
  *
- * Kinds are tried in order and the first that recognises a value takes it: the opaque kind, which
- * recognises anything and looks it up, goes last. An API token kind (`ghat_…` secrets) goes before it.
+ * Kinds are tried in order, and the first that recognises a value and finds it takes it: JWTs
+ * first (their shape is enough), then API tokens (screened without a lookup), then the opaque kind,
+ * which looks up anything.
  */
 
 export type IntrospectionResponse = { active: false } | ({ active: true } & Record<string, unknown>);
@@ -20,9 +21,14 @@ const INACTIVE = { active: false } as const;
 export function createTokenInspector({ kinds }: { kinds: readonly TokenKind[] }) {
   /** The live token `value` names, with the kind that found it; null when no kind knows it. */
   async function inspect(value: string, hint: string | undefined): Promise<InspectedToken | null> {
-    const kind = kinds.find((k) => k.recognises(value, hint));
-    const token = kind ? await kind.find(value, hint) : null;
-    return kind && token !== null ? { kind, token } : null;
+    // A kind that recognises a value but does not know it passes it on: an API token's screening
+    // is no lookup, so it may look at any opaque value before oidc-provider's tokens are asked.
+    for (const kind of kinds) {
+      if (!kind.recognises(value, hint)) continue;
+      const token = await kind.find(value, hint);
+      if (token !== null) return { kind, token };
+    }
+    return null;
   }
 
   /** The facts of a found token the policy decides on. */

@@ -290,6 +290,29 @@ describe('gatehouse CLI while a server runs', { timeout: 60_000 }, () => {
     expect((await server.services.apis.list()).map((a) => a.identifier)).not.toContain(api.identifier);
   });
 
+  it('clients permissions --set gives an application permissions of an API, which its tokens then carry', async () => {
+    const { clientId, clientSecret, api } = await makeMachineSetup(server.services);
+    const set = await runCliJson<{ permissions: string[] }>(
+      ['clients', 'permissions', '--client-id', clientId, '--set', 'add_mediasource,view_mediasource', '--api', api.identifier, '--json'],
+      server.env,
+    );
+    expect(set.permissions).toEqual(['add_mediasource', 'view_mediasource']);
+    const issued = await token(clientId, clientSecret, { audience: api.identifier });
+    expect(issued.status).toBe(200);
+    expect(decodeJwt(issued.body.access_token as string).permissions).toEqual(['add_mediasource', 'view_mediasource']);
+
+    const shown = await cli('clients', 'permissions', '--client-id', clientId);
+    expect(shown.stdout.trim().split('\n')).toEqual(['add_mediasource', 'view_mediasource']);
+    const cleared = await runCliJson<{ permissions: string[] }>(
+      ['clients', 'permissions', '--client-id', clientId, '--set', '', '--json'],
+      server.env,
+    );
+    expect(cleared.permissions).toEqual([]);
+    const after = await token(clientId, clientSecret, { audience: api.identifier });
+    expect(decodeJwt(after.body.access_token as string).permissions).toBeUndefined();
+    expectOneLineError(await cli('clients', 'permissions', '--client-id', clientId, '--api', api.identifier), 2, /--api goes with --set/);
+  });
+
   it('keys list shows the active ES256 and RS256 keys the server publishes (RFC 7517)', async () => {
     const keys = await runCliJson<WireKey[]>(['keys', 'list', '--json'], server.env);
     const active = keys.filter((k) => k.state === 'active');

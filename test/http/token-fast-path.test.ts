@@ -3,8 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemPrincipal } from '../../src/domain/access/principal.ts';
 import { systemClock } from '../../src/lib/clock.ts';
 import { createJwtSigner } from '../../src/oidc/jwt-signer.ts';
+import { createTokenClaims } from '../../src/oidc/token-claims.ts';
 import { tokenEndpoint } from '../../src/oidc/token-endpoint.ts';
 import { createTokenFastPath } from '../../src/oidc/token-fast-path.ts';
 import { basicAuth, makeApi, makeClient } from '../support/fixtures.ts';
@@ -26,7 +28,12 @@ async function machineSetup(server: TestServer) {
     apis: [{ identifier: es.identifier, scopes: ['read', 'write'] }, { identifier: rs.identifier }, { identifier: opaque.identifier }],
   });
   const single = await makeClient(server.services, { apis: [{ identifier: es.identifier, scopes: ['read'] }] });
-  return { es, rs, opaque, both, single };
+  // A client granted permissions of the API itself: its tokens carry them (src/oidc/token-claims.ts).
+  const entitled = await makeClient(server.services, { apis: [{ identifier: es.identifier }] });
+  const codenames = ['view_report', 'add_report'];
+  for (const codename of codenames) await server.services.permissions.create(systemPrincipal, { codename, api: es.identifier });
+  await server.services.permissions.setApplicationPermissions(systemPrincipal, entitled.application.id, codenames);
+  return { es, rs, opaque, both, single, entitled, codenames };
 }
 
 type Case = { form: Record<string, string>; headers: Record<string, string>; clientId: string };
@@ -74,6 +81,11 @@ const CASES: Record<string, (s: Setup) => Case> = {
     headers: { authorization: basicAuth(s.both.clientId, s.both.clientSecret), 'content-type': `${FORM}; charset=utf-8` },
     clientId: s.both.clientId,
   }),
+  'a client granted permissions of the API: its tokens carry them first': (s) => ({
+    form: { grant_type: 'client_credentials', audience: s.es.identifier, scope: 'read' },
+    headers: { authorization: basicAuth(s.entitled.clientId, s.entitled.clientSecret) },
+    clientId: s.entitled.clientId,
+  }),
   'client_secret_post with audience and an empty resource': (s) => ({
     form: {
       grant_type: 'client_credentials',
@@ -104,6 +116,7 @@ function shape(res: RawResponse, issuer: string, clientId: string) {
     alg: header.alg,
     typ: header.typ,
     claimKeys: Object.keys(claims),
+    permissions: claims.permissions,
     lifetime: (claims.exp ?? 0) - (claims.iat ?? 0),
     claimScope: claims.scope,
     subIsClient: claims.sub === clientId && claims.client_id === clientId,
@@ -137,6 +150,23 @@ describe('token endpoint fast path', () => {
     });
   }
 
+  it("carries the application's own permissions of that API, first, on both paths (issue 10)", async () => {
+    const [x, y] = [
+      CASES['a client granted permissions of the API: its tokens carry them first'],
+      CASES['no audience for a client granted one API'],
+    ];
+    for (const [server, setup] of [
+      [fast, fastSetup],
+      [library, librarySetup],
+    ] as const) {
+      const entitled = decodeJwt((await requestToken(server.url, x?.(setup).form ?? {}, x?.(setup).headers)).json?.access_token as string);
+      expect(Object.keys(entitled)[0]).toBe('permissions');
+      expect(entitled.permissions).toEqual(['add_report', 'view_report']);
+      const plain = decodeJwt((await requestToken(server.url, y?.(setup).form ?? {}, y?.(setup).headers)).json?.access_token as string);
+      expect(plain.permissions).toBeUndefined();
+    }
+  });
+
   it('signs with the key the JWKS publishes as active, and a different jti every time', async () => {
     const request = CASES['client_secret_basic with audience, no scope']?.(fastSetup) as Case;
     const tokens = await Promise.all([1, 2, 3].map(() => requestToken(fast.url, request.form, request.headers)));
@@ -165,6 +195,7 @@ describe('token endpoint fast path: what it leaves to oidc-provider', () => {
       apis: server.services.apis,
       signer: createJwtSigner(() => keyRing),
       clock: systemClock,
+      claims: createTokenClaims({ access: server.services.access, applications: server.services.applications }),
     });
     app.use(tokenEndpoint({ fastPath }));
     app.use(async (ctx) => {

@@ -358,6 +358,25 @@ export function createApiTokenService(deps: ApiTokenServiceDeps) {
     },
 
     /**
+     * Revokes a token presented at the revocation endpoint (RFC 7009) by the client it is bound to:
+     * the endpoint authenticated the client and the policy allowed it; `actor` names the client.
+     */
+    async revokeAs(id: string, actor: string): Promise<void> {
+      const found = await record(id);
+      if (found.revokedAt) return;
+      await storage.transaction(async (tx) => {
+        const row = await store.update(tx, id, { revokedAt: clock.now() });
+        await audit.record(tx, {
+          actor,
+          action: 'api_token.revoked',
+          targetType: 'api_token',
+          targetId: id,
+          details: { userId: row.userId },
+        });
+      });
+    },
+
+    /**
      * Revokes a token: it stops working at once on every instance. Idempotent. A revoked declared
      * token stays revoked across restarts (its line needs a new secret).
      */

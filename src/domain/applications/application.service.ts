@@ -119,6 +119,9 @@ export function createApplicationService({
   bus.subscribe(apiChanged, () => cache.invalidate());
   bus.onReset(() => cache.reset());
   const clientIdById = createBoundedCache<string, string | null>({ max: 10_000 });
+  // An id never changes its client_id: the step is kept; deletion shows in the record lookup.
+  const clientIdOf = (id: string): Promise<string | null> =>
+    clientIdById.getOrLoad(id, async () => (await store.findById(storage.db, id))?.clientId ?? null);
 
   /** Reads the record back after a write, inside the write's transaction. */
   async function reread(tx: Executor, clientId: string): Promise<ClientRecord> {
@@ -540,8 +543,11 @@ export function createApplicationService({
      * lookup (API tokens bound to an application ask on every use). An id never changes its
      * client_id, so the id → client_id step is kept; the record itself follows changes.
      */
+    /** The client_id of the application with this `id`, from memory after the first lookup; null if none. */
+    clientIdOf,
+
     async isActiveById(id: string): Promise<boolean> {
-      const clientId = await clientIdById.getOrLoad(id, async () => (await store.findById(storage.db, id))?.clientId ?? null);
+      const clientId = await clientIdOf(id);
       return clientId !== null && (await cache.get(clientId))?.isActive === true;
     },
 

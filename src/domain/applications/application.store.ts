@@ -12,14 +12,6 @@ import type {
   GrantType,
 } from './application.schema.ts';
 
-const ORDER: Record<ApplicationOrder, Prisma.ApplicationOrderByWithRelationInput[]> = {
-  name: [{ name: 'asc' }],
-  '-name': [{ name: 'desc' }],
-  // id breaks ties, so pages never repeat or skip a row created in the same millisecond
-  created: [{ createdAt: 'asc' }, { id: 'asc' }],
-  '-created': [{ createdAt: 'desc' }, { id: 'desc' }],
-};
-
 function reachWhere(reach: ApplicationReach): Prisma.ApplicationWhereInput {
   if (reach.all) return {};
   const admin = reach.adminOf.length
@@ -55,6 +47,87 @@ function toRecord(row: Row): ClientRecord {
     clientSecretDigest: row.clientSecretDigest,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
+  };
+}
+
+/** ORDER BY for each listing order; `id` breaks ties, so pages never repeat or skip a row. */
+const ORDER_SQL: Record<ApplicationOrder, string> = {
+  name: 'a.name ASC, a.id ASC',
+  '-name': 'a.name DESC, a.id DESC',
+  created: 'a.created_at ASC, a.id ASC',
+  '-created': 'a.created_at DESC, a.id DESC',
+};
+
+/** What `reach` reaches, as SQL over `applications a` (parameters through `param`). */
+function reachSql(reach: ApplicationReach, param: (value: unknown) => string): string {
+  if (reach.all) return 'TRUE';
+  const own = `a.owner_user_id = ${param(reach.userId)}`;
+  if (reach.adminOf.length === 0) return own;
+  const orgs = param([...reach.adminOf]);
+  return `(${own} OR a.organization_id = ANY(${orgs}::text[]) OR EXISTS (
+    SELECT 1 FROM organization_memberships m WHERE m.user_id = a.owner_user_id AND m.organization_id = ANY(${orgs}::text[])))`;
+}
+
+interface PageRow {
+  id: string;
+  client_id: string;
+  name: string;
+  client_type: string;
+  grant_types: string[] | null;
+  redirect_uris: string[] | null;
+  post_logout_redirect_uris: string[] | null;
+  allowed_origins: string[] | null;
+  skip_authorization: boolean;
+  is_active: boolean;
+  owner_user_id: string | null;
+  organization_id: string | null;
+  secret_hint: string | null;
+  secret_rotated_at: Date | null;
+  client_secret_digest: string | null;
+  created_at: Date;
+  updated_at: Date;
+  apis: unknown;
+  total: bigint | number;
+}
+
+interface SummaryToken {
+  id: string;
+  name: string;
+  scope: 'read' | 'write';
+  createdAt: string;
+}
+
+interface SummaryRow {
+  id: string;
+  owner_id: string | null;
+  owner_username: string | null;
+  token_count: bigint | number;
+  tokens: unknown;
+}
+
+/** json comes back parsed from one driver and as text from the other. */
+const parseJson = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
+
+function fromPageRow(row: PageRow): ClientRecord {
+  return {
+    id: row.id,
+    clientId: row.client_id,
+    name: row.name,
+    clientType: row.client_type as ClientRecord['clientType'],
+    grantTypes: (row.grant_types ?? []) as GrantType[],
+    redirectUris: row.redirect_uris ?? [],
+    postLogoutRedirectUris: row.post_logout_redirect_uris ?? [],
+    allowedOrigins: row.allowed_origins ?? [],
+    skipAuthorization: row.skip_authorization,
+    isActive: row.is_active,
+    ownerUserId: row.owner_user_id,
+    organizationId: row.organization_id,
+    apis: parseJson<ClientRecord['apis']>(row.apis).sort((a, b) => a.identifier.localeCompare(b.identifier)),
+    secretHint: row.secret_hint,
+    secretRotatedAt: row.secret_rotated_at ? new Date(row.secret_rotated_at) : null,
+    clientSecretDigest: row.client_secret_digest,
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
   };
 }
 
@@ -98,7 +171,7 @@ export interface ApplicationStore {
   ): Promise<{ items: ClientRecord[]; count: number }>;
   /** whether `reach` reaches the application `id` */
   reaches(db: Executor, reach: ApplicationReach, id: string): Promise<boolean>;
-  /** owners and tokens of these applications, in three statements whatever their number */
+  /** owners and tokens of these applications, in one statement whatever their number */
   findSummaries(db: Executor, ids: readonly string[]): Promise<Map<string, ApplicationSummary>>;
   /** whether an application has this name */
   nameExists(db: Executor, name: string): Promise<boolean>;
@@ -128,22 +201,49 @@ export function createApplicationStore({ bus }: { bus: ChangeBus }): Application
       return (await db.application.findMany({ include: withApis, orderBy: { createdAt: 'asc' } })).map(toRecord);
     },
     async findPage(db, reach, filter, page) {
-      const where: Prisma.ApplicationWhereInput = {
-        AND: [
-          reachWhere(reach),
-          {
-            ...(filter.clientId ? { clientId: filter.clientId } : {}),
-            ...(filter.name ? { name: filter.name } : {}),
-            ...(filter.ownerUserId ? { ownerUserId: filter.ownerUserId } : {}),
-            ...(filter.organizationId ? { organizationId: filter.organizationId } : {}),
-          },
-        ],
+      // One statement for the page, its grants and the total: the admin list reads tens of
+      // thousands of rows with no more work than a page's (no N+1, no query per row).
+      const params: unknown[] = [];
+      const param = (value: unknown) => {
+        params.push(value);
+        return `$${params.length}`;
       };
-      const [rows, count] = await Promise.all([
-        db.application.findMany({ where, include: withApis, orderBy: ORDER[page.orderBy ?? 'created'], ...pageWindow(page) }),
-        db.application.count({ where }),
-      ]);
-      return { items: rows.map(toRecord), count };
+      const conditions = [reachSql(reach, param)];
+      if (filter.clientId) conditions.push(`a.client_id = ${param(filter.clientId)}`);
+      if (filter.name) conditions.push(`a.name = ${param(filter.name)}`);
+      if (filter.ownerUserId) conditions.push(`a.owner_user_id = ${param(filter.ownerUserId)}`);
+      if (filter.organizationId) conditions.push(`a.organization_id = ${param(filter.organizationId)}`);
+      const { skip, take } = pageWindow(page);
+      const where = conditions.join(' AND ');
+      const order = ORDER_SQL[page.orderBy ?? 'created'];
+      // The page's ids first (an index walk for the default order), then only its rows are read
+      // whole; the total is counted apart (a window count would read every row in full).
+      const rows = await db.$queryRawUnsafe<PageRow[]>(
+        `WITH page AS (SELECT a.id FROM applications a WHERE ${where} ORDER BY ${order} LIMIT ${param(take)} OFFSET ${param(skip)})
+         SELECT a.id, a.client_id, a.name, a.client_type::text AS client_type, a.grant_types, a.redirect_uris, a.post_logout_redirect_uris, a.allowed_origins,
+                a.skip_authorization, a.is_active, a.owner_user_id, a.organization_id, a.secret_hint, a.secret_rotated_at,
+                a.client_secret_digest, a.created_at, a.updated_at,
+                COALESCE((SELECT json_agg(json_build_object('identifier', r.identifier, 'scopes', g.scopes, 'introspect', g.can_introspect))
+                          FROM application_api_grants g JOIN api_resources r ON r.id = g.api_resource_id
+                          WHERE g.application_id = a.id), '[]'::json) AS apis,
+                (SELECT count(*) FROM applications a WHERE ${where}) AS total
+         FROM page JOIN applications a ON a.id = page.id
+         ORDER BY ${order}`,
+        ...params,
+      );
+      // Past the last page there is no row to carry the total: ask for it alone.
+      const count =
+        rows[0] !== undefined
+          ? Number(rows[0].total)
+          : Number(
+              (
+                await db.$queryRawUnsafe<{ total: bigint | number }[]>(
+                  `SELECT count(*) AS total FROM applications a WHERE ${where}`,
+                  ...params.slice(0, -2),
+                )
+              )[0]?.total ?? 0,
+            );
+      return { items: rows.map(fromPageRow), count };
     },
     async reaches(db, reach, id) {
       if (reach.all) return true;
@@ -152,26 +252,25 @@ export function createApplicationStore({ bus }: { bus: ChangeBus }): Application
     async findSummaries(db, ids) {
       const list = [...ids];
       if (list.length === 0) return new Map();
-      const [owners, counts, tokens] = await Promise.all([
-        db.application.findMany({ where: { id: { in: list } }, select: { id: true, owner: { select: { id: true, username: true } } } }),
-        db.apiToken.groupBy({ by: ['applicationId'], where: { applicationId: { in: list } }, _count: { _all: true } }),
-        // the newest ten of each: a window query would be one statement; this is one per page too
-        db.apiToken.findMany({
-          where: { applicationId: { in: list } },
-          select: { id: true, name: true, scope: true, createdAt: true, applicationId: true },
-          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-          take: list.length * 10,
-        }),
-      ]);
+      // One statement: each application's owner, token count and newest ten tokens.
+      const rows = await db.$queryRawUnsafe<SummaryRow[]>(
+        `SELECT a.id, u.id AS owner_id, u.username AS owner_username,
+                (SELECT count(*) FROM api_tokens t WHERE t.application_id = a.id) AS token_count,
+                COALESCE((SELECT json_agg(json_build_object('id', x.id, 'name', x.name, 'scope', x.scope, 'createdAt', x.created_at)
+                                   ORDER BY x.created_at DESC, x.id DESC)
+                          FROM (SELECT t.id, t.name, t.scope::text AS scope, t.created_at FROM api_tokens t
+                                WHERE t.application_id = a.id ORDER BY t.created_at DESC, t.id DESC LIMIT 10) x), '[]'::json) AS tokens
+         FROM applications a LEFT JOIN users u ON u.id = a.owner_user_id
+         WHERE a.id = ANY($1::text[])`,
+        list,
+      );
       const result = new Map<string, ApplicationSummary>();
-      for (const o of owners) result.set(o.id, { owner: o.owner, tokenCount: 0, tokens: [] });
-      for (const c of counts) {
-        const entry = c.applicationId ? result.get(c.applicationId) : undefined;
-        if (entry) entry.tokenCount = c._count._all;
-      }
-      for (const t of tokens) {
-        const entry = t.applicationId ? result.get(t.applicationId) : undefined;
-        if (entry && entry.tokens.length < 10) entry.tokens.push({ id: t.id, name: t.name, scope: t.scope, createdAt: t.createdAt });
+      for (const row of rows) {
+        result.set(row.id, {
+          owner: row.owner_id ? { id: row.owner_id, username: row.owner_username as string } : null,
+          tokenCount: Number(row.token_count),
+          tokens: parseJson<SummaryToken[]>(row.tokens).map((t) => ({ ...t, createdAt: new Date(t.createdAt) })),
+        });
       }
       return result;
     },

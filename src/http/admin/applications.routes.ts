@@ -5,6 +5,7 @@ import { apiTokenError } from '../../domain/api-tokens/api-token.errors.ts';
 import { ApiTokenScope } from '../../domain/api-tokens/api-token.schema.ts';
 import { AllowedOrigin, type Application, ClientType, GrantType, RedirectUri } from '../../domain/applications/application.schema.ts';
 import type { ApplicationView } from '../../domain/applications/application.service.ts';
+import { CodenameList } from '../../domain/permissions/permission.schema.ts';
 import { defineRoute } from './route.ts';
 import { CreateApplicationTokenWire, createToken, MASK, TokenWire, tokenToWire } from './tokens.routes.ts';
 import { apiUrl, ById, bool, Id, iso, listQuery, pageBody, paginated, paging, QueryBool, Timestamp } from './wire.ts';
@@ -167,7 +168,11 @@ const ListQuery = listQuery(['name', '-name', 'created', '-created'], {
   organization: Id.optional(),
 });
 
-export function applicationRoutes({ applications, apiTokens }: Pick<Services, 'applications' | 'apiTokens'>) {
+/** The permissions granted to an application itself: what its client-credentials tokens carry. */
+export const ApplicationPermissionsWire = z.object({ permissions: z.array(z.string()) });
+export const SetApplicationPermissionsWire = z.strictObject({ permissions: CodenameList });
+
+export function applicationRoutes({ applications, apiTokens, permissions }: Pick<Services, 'applications' | 'apiTokens' | 'permissions'>) {
   const show = async ({ principal, params }: { principal: Parameters<typeof applications.getVisible>[0]; params: { id: string } }) =>
     applicationToWire(await applications.getVisible(principal, params.id));
   return [
@@ -324,6 +329,38 @@ export function applicationRoutes({ applications, apiTokens }: Pick<Services, 'a
         const userId = principal.userId ?? application.ownerUserId;
         if (!userId) throw apiTokenError('unknown_application', { id: params.id }, 'this application has no owner to act as: give it one');
         return { body: await createToken({ apiTokens }, principal, scope, userId, body, application.id) };
+      },
+    }),
+    defineRoute({
+      method: 'get',
+      path: '/applications/:id/permissions',
+      tag: 'applications',
+      summary: "The permissions granted to the application itself (its client-credentials tokens' `permissions` claim)",
+      permission: 'view_application',
+      own: true,
+      params: ById,
+      response: ApplicationPermissionsWire,
+      status: [200, 400, 401, 403, 404],
+      async handle({ params, principal }) {
+        await applications.getVisible(principal, params.id);
+        const granted = await permissions.listApplicationPermissions(params.id);
+        return { body: { permissions: granted.map((p) => p.codename).sort() } };
+      },
+    }),
+    defineRoute({
+      method: 'put',
+      path: '/applications/:id/permissions',
+      tag: 'applications',
+      summary: 'Replace the permissions granted to the application itself (you may give or take only what you hold)',
+      permission: 'change_application',
+      params: ById,
+      body: SetApplicationPermissionsWire,
+      response: ApplicationPermissionsWire,
+      status: [200, 400, 401, 403, 404],
+      async handle({ params, body, principal }) {
+        await applications.getVisible(principal, params.id);
+        const granted = await permissions.setApplicationPermissions(principal, params.id, body.permissions);
+        return { body: { permissions: granted.map((p) => p.codename).sort() } };
       },
     }),
     defineRoute({
