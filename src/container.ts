@@ -43,9 +43,12 @@ import { createApp } from './http/app.ts';
 import { type ClientAuthThrottle, createClientAuthThrottle } from './http/client-auth-throttle.ts';
 import { createHttpAuthenticator } from './http/middleware/authenticate.ts';
 import { createPasswordThrottle, type PasswordThrottle } from './http/password-throttle.ts';
+import { createProtocolPages } from './http/protocol-pages.tsx';
 import type { Clock } from './lib/clock.ts';
 import { createPasswordHasher } from './lib/passwords.ts';
 import type { DerivedKeys } from './lib/secrets.ts';
+import { createGrantRevoker } from './oidc/grant-revocation.ts';
+import { createInteractions } from './oidc/interactions.ts';
 import { createJwtSigner } from './oidc/jwt-signer.ts';
 import { buildProvider, type ProviderDeps } from './oidc/provider.ts';
 import { createProviderSlot, type ProviderSlot } from './oidc/provider-slot.ts';
@@ -201,12 +204,19 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
   async function buildWeb(): Promise<Web> {
     const ring = await createKeyRing({ keys: signingKeys, bus, clock, log });
     keyRing = ring;
+    const revokeGrant = createGrantRevoker({ artifacts, revocations, longestAccessTokenTtl: () => apis.longestAccessTokenTtl(), clock });
+    const pages = createProtocolPages({ branding: config.branding, applications, users });
     const claims = createTokenClaims({ access, applications });
     const providerDeps: ProviderDeps = {
       issuer: config.issuer,
       apis,
       applications,
       artifacts,
+      access,
+      users,
+      revokeGrant,
+      pages,
+      signIn: config.signIn,
       cookieKeys: keys.cookieKeys,
       defaultAccessTokenTtlSeconds: config.accessTokenTtlSeconds,
       trustProxy: config.trustProxy,
@@ -230,7 +240,7 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
       kinds: [
         createJwtAccessTokenKind({ issuer: config.issuer, keyRing: ring.current, revocations, clock, issuedPartiesExist }),
         createApiTokenKind({ issuer: config.issuer, apiTokens, applications }),
-        createOpaqueTokenKind({ issuer: config.issuer, artifacts, provider: () => provider.current, issuedPartiesExist }),
+        createOpaqueTokenKind({ issuer: config.issuer, artifacts, provider: () => provider.current, issuedPartiesExist, revokeGrant }),
       ],
     });
     const authenticator = createHttpAuthenticator({
@@ -264,6 +274,16 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
       isShuttingDown: () => shuttingDown,
       clientAuthThrottle: throttle,
       adminSurface,
+      branding: config.branding,
+      pages,
+      signIn: {
+        interactions: createInteractions(() => provider.current),
+        users,
+        applications,
+        apis,
+        passwordThrottle,
+        csrfKey: keys.csrfKey,
+      },
       readiness: [
         { name: 'database', check: async () => (await db.sql('SELECT 1', [])).length === 1 },
         { name: 'migrations', check: async () => (await pendingMigrations(db)).length === 0 },

@@ -63,9 +63,18 @@ const CLIENT_CREATE_FLAGS = {
   user: 'user',
   client_type: 'type',
   authorization_grant_type: 'grant-types',
+  grant_types: 'grant-types',
   apis: 'api',
-  redirect_uris: 'redirect-uri',
+  redirect_uris: 'redirect-uris',
+  post_logout_redirect_uris: 'post-logout-redirect-uris',
+  skip_authorization: 'skip-consent',
   allowed_origins: 'allowed-origin',
+};
+
+/** A URI flag given repeatedly, as comma lists, or both (`--redirect-uri` is the older spelling of `--redirect-uris`). */
+const uris = (v: FlagValues, ...flags: string[]): string[] | undefined => {
+  const given = flags.flatMap((flag) => (v[flag] as string[] | undefined) ?? []);
+  return given.length ? given.flatMap((u) => list(u) ?? []) : undefined;
 };
 
 /** `--allowed-origin` given repeatedly, or as comma lists. */
@@ -76,21 +85,27 @@ function clientCreateBody(v: FlagValues) {
   const apis = (v.api as string[] | undefined) ?? [];
   if (scopes && apis.length === 0) throw new UsageError('--scopes needs at least one --api');
   if (v.introspect && apis.length === 0) throw new UsageError('--introspect needs at least one --api: the right is given per API');
-  const grantTypes = list(v['grant-types']) ?? ['client_credentials'];
-  if (grantTypes.length !== 1) {
-    // Several used to be accepted: say which the server lacks, as it would for one.
-    const unserved = grantTypes.find((g) => !(SERVED_GRANT_TYPES as readonly string[]).includes(g));
-    if (unserved) throw new UsageError(`this server does not serve the ${unserved} grant; it serves: ${SERVED_GRANT_TYPES.join(', ')}`);
-    throw new UsageError('--grant-types: give exactly one grant type (the authorization_grant_type)');
+  const grantTypes = [...new Set(list(v['grant-types']) ?? ['client_credentials'])];
+  const unserved = grantTypes.find((g) => !(SERVED_GRANT_TYPES as readonly string[]).includes(g));
+  if (unserved) throw new UsageError(`this server does not serve the ${unserved} grant; it serves: ${SERVED_GRANT_TYPES.join(', ')}`);
+  // The AWX field holds one grant; refresh_token rides along with the grant that issues refresh tokens.
+  const [primary] = grantTypes.filter((g) => g !== 'refresh_token');
+  if (!primary) throw new UsageError('--grant-types: refresh_token comes with authorization_code (give both)');
+  if (grantTypes.filter((g) => g !== 'refresh_token').length > 1) {
+    throw new UsageError('--grant-types: give one grant type, plus refresh_token beside authorization_code');
   }
+  if (v.public && v.type !== undefined && v.type !== 'public') throw new UsageError('give --public or --type, not both');
   return checked(
     CreateApplicationWire.omit({ user: true }),
     {
       name: v.name,
-      client_type: v.type,
-      authorization_grant_type: grantTypes[0],
+      client_type: v.public ? 'public' : v.type,
+      authorization_grant_type: primary,
+      ...(grantTypes.length > 1 ? { grant_types: grantTypes } : {}),
       apis: apis.map((identifier) => ({ identifier, scopes, ...(v.introspect ? { introspect: true } : {}) })),
-      redirect_uris: (v['redirect-uri'] as string[] | undefined) ?? [],
+      redirect_uris: uris(v, 'redirect-uris', 'redirect-uri') ?? [],
+      post_logout_redirect_uris: uris(v, 'post-logout-redirect-uris') ?? [],
+      ...(v['skip-consent'] ? { skip_authorization: true } : {}),
       allowed_origins: origins(v) ?? [],
     },
     CLIENT_CREATE_FLAGS,
@@ -231,10 +246,11 @@ export const COMMANDS: CommandSpec[] = [
     options: {
       name: { type: 'string', value: 'TEXT', required: true, description: 'unique name of the application' },
       type: { type: 'string', value: 'TYPE', description: 'confidential (default: has a secret) or public' },
+      public: { type: 'boolean', description: 'a public client (SPA, native app): no secret, PKCE (S256) on every sign-in' },
       'grant-types': {
         type: 'string',
         value: 'LIST',
-        description: `its grant type (authorization_grant_type), one the server serves: ${SERVED_GRANT_TYPES.join(', ')} (default client_credentials)`,
+        description: `its grant type (authorization_grant_type), one the server serves: ${SERVED_GRANT_TYPES.join(', ')} (default client_credentials); refresh_token beside authorization_code`,
       },
       api: { type: 'string', multiple: true, value: 'URI', description: 'an API it may request tokens for' },
       scopes: {
@@ -242,7 +258,20 @@ export const COMMANDS: CommandSpec[] = [
         value: 'LIST',
         description: "comma-separated scopes it may request on each --api (default: all the API's scopes)",
       },
-      'redirect-uri': { type: 'string', multiple: true, value: 'URI', description: 'redirect URI for authorization_code' },
+      'redirect-uris': {
+        type: 'string',
+        multiple: true,
+        value: 'URIS',
+        description: 'redirect URIs for authorization_code (matched exactly); repeat, or a comma list',
+      },
+      'redirect-uri': { type: 'string', multiple: true, value: 'URI', description: 'one redirect URI (same as --redirect-uris)' },
+      'post-logout-redirect-uris': {
+        type: 'string',
+        multiple: true,
+        value: 'URIS',
+        description: 'where RP-initiated logout may send a person afterwards (matched exactly); repeat, or a comma list',
+      },
+      'skip-consent': { type: 'boolean', description: 'a first-party application: people are not asked to allow it' },
       introspect: { type: 'boolean', description: INTROSPECT_HELP },
       'allowed-origin': {
         type: 'string',

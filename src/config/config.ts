@@ -34,6 +34,17 @@ export interface Config {
   authTokens: string | undefined;
   /** whether users created through the admin API get a default application */
   defaultApplicationForNewUsers: boolean;
+  /** lifetimes of the sign-in state (oidc/provider.ts `ttl`) */
+  signIn: SignInConfig;
+  /** ADMIN_USERNAME / ADMIN_PASSWORD: the superuser the server makes at start when missing (the password is a secret) */
+  bootstrapAdmin: { username: string; password: string } | null;
+}
+
+/** Lifetimes of what signing in leaves behind, in seconds. */
+export interface SignInConfig {
+  interactionTtlSeconds: number;
+  sessionTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
 }
 
 /** argon2id cost parameters. */
@@ -121,6 +132,9 @@ function crossIssues(env: Partial<Env>, hasDatabaseUrl: boolean): string[] {
   }
   if (env.WORKERS !== undefined && env.WORKERS > 1 && !hasDatabaseUrl) {
     issues.push('WORKERS: more than one worker needs PostgreSQL (DATABASE_URL); the embedded database is single-process');
+  }
+  if ((env.ADMIN_USERNAME === undefined) !== (env.ADMIN_PASSWORD === undefined)) {
+    issues.push('ADMIN_USERNAME and ADMIN_PASSWORD: give both or neither');
   }
   return issues;
 }
@@ -210,5 +224,12 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     apiTokenMaxLifetimeSeconds: env.API_TOKEN_MAX_LIFETIME_SECONDS,
     authTokens: env.AUTH_TOKENS,
     defaultApplicationForNewUsers: env.DEFAULT_APPLICATION_FOR_NEW_USERS,
+    signIn: Object.freeze({
+      interactionTtlSeconds: env.INTERACTION_TTL_SECONDS,
+      sessionTtlSeconds: env.SESSION_TTL_SECONDS,
+      refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+    }),
+    bootstrapAdmin:
+      env.ADMIN_USERNAME && env.ADMIN_PASSWORD ? Object.freeze({ username: env.ADMIN_USERNAME, password: env.ADMIN_PASSWORD }) : null,
   });
 }

@@ -15,6 +15,13 @@ function isLogoUrl(value: string): boolean {
 
 const port = z.coerce.number().int().min(0).max(65535);
 
+/** As users.username (domain/users/user.schema.ts), repeated here: config imports nothing but lib. */
+const Username = z
+  .string()
+  .min(1)
+  .max(150)
+  .regex(/^[A-Za-z0-9@.+_-]+$/, 'letters, digits and @ . + - _ only');
+
 /**
  * Every environment variable Gatehouse reads. `docs/configuration.md` and the README's table are
  * generated from the `.describe()` texts (`npm run docs:config`), and CI checks they are current.
@@ -174,6 +181,42 @@ export const EnvSchema = z.object({
     .max(86400)
     .default(900)
     .describe('Longest block of an account or IP for failed password sign-ins (the doubling stops here).'),
+  INTERACTION_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(86400)
+    .default(3600)
+    .describe(
+      'How long a person has to finish signing in (the login and consent pages of one authorization request); after it the pages say the sign-in expired and offer to start again.',
+    ),
+  SESSION_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(86400 * 400)
+    .default(14 * 86400)
+    .describe(
+      'How long a browser stays signed in to Gatehouse after the password was checked (the session cookie and its record). Refresh tokens issued without `offline_access` end with the session.',
+    ),
+  REFRESH_TOKEN_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(86400 * 400)
+    .default(14 * 86400)
+    .describe(
+      'Lifetime of a refresh token, and the longest a grant (a consent given to an application) lasts. Each use returns a new refresh token (rotation) that expires no later than its grant.',
+    ),
+  ADMIN_USERNAME: Username.optional().describe(
+    'With ADMIN_PASSWORD: a superuser created at start if no user has this username (idempotent; an existing user, and a password changed since, are left alone).',
+  ),
+  ADMIN_PASSWORD: z
+    .string()
+    .min(8)
+    .max(1024)
+    .optional()
+    .describe('The first password of ADMIN_USERNAME (at least 8 characters). Used only when the user is created; never logged.'),
   PRODUCT_NAME: z
     .string()
     .trim()

@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import Koa, { type Middleware } from 'koa';
 import type { Logger } from 'pino';
+import type { BrandingConfig } from '../config/config.ts';
 import { createOutageLog } from '../db/errors.ts';
 import type { ApiResourceService } from '../domain/api-resources/api-resource.service.ts';
 import type { ApplicationService } from '../domain/applications/application.service.ts';
@@ -8,7 +9,9 @@ import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { JwtSigner } from '../oidc/jwt-signer.ts';
 import { finishProtocolAnswers } from '../oidc/protocol-answers.ts';
+import type { ProtocolPages } from '../oidc/protocol-pages.ts';
 import type { ProviderSlot } from '../oidc/provider-slot.ts';
+import { OIDC_ROUTES } from '../oidc/routes.ts';
 import { SERVED_GRANT_TYPES } from '../oidc/surface.ts';
 import type { TokenClaims } from '../oidc/token-claims.ts';
 import { tokenEndpoint } from '../oidc/token-endpoint.ts';
@@ -16,10 +19,13 @@ import { createTokenFastPath } from '../oidc/token-fast-path.ts';
 import type { TokenInspector } from '../oidc/token-inspector.ts';
 import type { ClientAuthThrottle } from './client-auth-throttle.ts';
 import { errorBoundary } from './middleware/error-boundary.ts';
+import { libraryPageHeaders } from './middleware/library-pages.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { serveOnlyServedRoutes } from './middleware/served-routes.ts';
+import { registerPageAssets } from './pages/index.ts';
 import { type ReadinessCheck, registerHealthRoutes } from './routes/health.ts';
+import { type InteractionRouteDeps, registerInteractionRoutes } from './routes/interaction.tsx';
 import { registerProtocolRoutes } from './routes/protocol.ts';
 import { registerWellKnownRoutes } from './routes/well-known.ts';
 
@@ -42,6 +48,12 @@ export interface AppDeps {
   clientAuthThrottle?: ClientAuthThrottle | null;
   /** the admin API (`/api/v1`) and AuthZEN endpoints behind HTTP authentication (admin/admin-surface.ts) */
   adminSurface?: Middleware;
+  /** how the pages look (their stylesheet is served from here) */
+  branding: BrandingConfig;
+  /** the sign-in pages (routes/interaction.tsx); without them no interaction can finish */
+  signIn?: Omit<InteractionRouteDeps, 'branding' | 'bodyLimitBytes'>;
+  /** the pages oidc-provider renders (protocol-pages.tsx), for its 503 answers too */
+  pages?: ProtocolPages;
 }
 
 /**
@@ -61,6 +73,8 @@ export function createApp(deps: AppDeps): Koa {
 
   const router = new Router();
   registerHealthRoutes(router, { checks: deps.readiness, isShuttingDown: deps.isShuttingDown });
+  registerPageAssets(router, { branding: deps.branding });
+  if (deps.signIn) registerInteractionRoutes(router, { ...deps.signIn, branding: deps.branding, bodyLimitBytes: deps.bodyLimitBytes });
   registerWellKnownRoutes(router, { keyRing: deps.keyRing, provider: deps.provider });
   const tokenRoute = registerProtocolRoutes(router, {
     applications: deps.applications,
@@ -85,6 +99,15 @@ export function createApp(deps: AppDeps): Koa {
   const onUnavailable = createOutageLog(deps.log, 'database unavailable: answering 503');
   // First: every answer carries them, the token fast path's and the error boundary's included.
   app.use(securityHeaders({ issuer: deps.issuer }));
+  if (new URL(deps.issuer).protocol === 'https:') {
+    // Browsers reach an https issuer over TLS, terminated in front of this process if it speaks
+    // plain HTTP: its cookies must be Secure (RFC 6265 §4.1.2.5), which Koa's cookie jar only
+    // allows on a request it believes secure. Whether TRUST_PROXY is set does not change that.
+    app.use((ctx, next) => {
+      Object.defineProperty(ctx.request, 'secure', { value: true, configurable: true });
+      return next();
+    });
+  }
   app.use(requestContext(deps.log));
   // Outside the error boundary: it judges the final answer of every path (fast path, oidc-provider, ours).
   if (deps.clientAuthThrottle) app.use(deps.clientAuthThrottle.middleware);
@@ -94,8 +117,9 @@ export function createApp(deps: AppDeps): Koa {
   if (deps.adminSurface) app.use(deps.adminSurface);
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: false }));
-  app.use(finishProtocolAnswers(deps.issuer, { onUnavailable }));
+  app.use(finishProtocolAnswers(deps.issuer, { onUnavailable, ...(deps.pages ? { pages: deps.pages } : {}) }));
   app.use(serveOnlyServedRoutes());
+  app.use(libraryPageHeaders([OIDC_ROUTES.authorization, OIDC_ROUTES.end_session]));
   app.use(deps.provider.middleware);
   return app;
 }

@@ -5,8 +5,8 @@ import { createFailureThrottle, type FailureLimit, type FailureSubject, storable
 import { addressGroup } from '../lib/address-group.ts';
 
 /**
- * Throttling of failed password sign-ins: HTTP Basic on the admin API now, the sign-in page when
- * it comes (both call this with a username and a client IP; nothing here knows HTTP).
+ * Throttling of failed password sign-ins: HTTP Basic on the admin API and the sign-in page (both
+ * call this with a username and a client IP; nothing here knows HTTP).
  *
  * Unlike client secrets (256 random bits, client-auth-throttle.ts), passwords are guessed, so:
  * - Failures are counted per presented username, the same for an unknown account as for an
@@ -36,8 +36,18 @@ export interface PasswordThrottle {
    * Asks the shared store about keys this instance knows no block of (reads, no write).
    */
   blockedMs(username: string, ip: string, log: Logger): Promise<number>;
+  /**
+   * As `blockedMs`, also saying which limit holds the block: the sign-in page words a block of the
+   * address ("too many attempts from your network") apart from a block of the account, which it
+   * answers exactly as a wrong password (blocked and unknown accounts read the same).
+   */
+  blocked(username: string, ip: string, log: Logger): Promise<{ ms: number; limit: 'ip' | 'account' | null }>;
   /** After a wrong password (or an unknown account): counts it; how long to wait before answering, or the block it is now in. */
-  recordFailure(username: string, ip: string, log: Logger): Promise<{ blockedMs: number; delayMs: number }>;
+  recordFailure(
+    username: string,
+    ip: string,
+    log: Logger,
+  ): Promise<{ blockedMs: number; delayMs: number; blockedLimit: 'ip' | 'account' | null }>;
   /** After the right password: the address becomes familiar for the account (one write, then remembered). */
   recordSuccess(username: string, ip: string, log: Logger): Promise<void>;
   /** Deletes counts and blocks that ended over an hour ago (the janitor calls it). */
@@ -114,6 +124,16 @@ export function createPasswordThrottle(deps: { config: PasswordThrottleConfig; s
       return throttle.blockedMs(await subjectsOf(username, ip, log), log);
     },
 
+    async blocked(username, ip, log) {
+      const subjects = await subjectsOf(username, ip, log);
+      // One read per subject either way (db/failure-throttle.ts), asked side by side.
+      const each = await Promise.all(subjects.map(async (s) => ({ limit: s.limit, ms: await throttle.blockedMs([s], log) })));
+      const ip_ = each.find((e) => e.limit === 'ip' && e.ms > 0);
+      const longest = each.reduce((a, b) => (b.ms > a.ms ? b : a), { limit: '', ms: 0 });
+      if (longest.ms <= 0) return { ms: 0, limit: null };
+      return { ms: longest.ms, limit: ip_ ? 'ip' : 'account' };
+    },
+
     async recordFailure(username, ip, log) {
       const counted = await throttle.recordFailure(await subjectsOf(username, ip, log), log, ({ limit, blockSeconds }) =>
         log.info(
@@ -129,10 +149,11 @@ export function createPasswordThrottle(deps: { config: PasswordThrottleConfig; s
         ),
       );
       const blockedMs = Math.max(0, ...counted.map((c) => c.blockedMs));
+      const blockedLimit = blockedMs <= 0 ? null : counted.some((c) => c.subject.limit === 'ip' && c.blockedMs > 0) ? 'ip' : 'account';
       // Slowed before blocked: each failure past half of a limit waits twice as long as the one before.
       const past = Math.max(0, ...counted.map((c) => c.failures - Math.ceil(c.maxFailures / 2)));
       const delayMs = past > 0 ? Math.min(FIRST_DELAY_MS * 2 ** (past - 1), LONGEST_DELAY_MS) : 0;
-      return { blockedMs, delayMs };
+      return { blockedMs, delayMs, blockedLimit };
     },
 
     async recordSuccess(username, ip, log) {

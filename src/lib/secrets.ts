@@ -37,6 +37,11 @@ export interface DerivedKeys {
   artifactPayloadKey: KeyObject;
   /** keys that sign oidc-provider's cookies */
   cookieKeys: string[];
+  /**
+   * HMAC key of the sign-in pages' CSRF tokens (http/csrf.ts): a token binds a form to the
+   * interaction or session it was rendered for, and verifies on every instance
+   */
+  csrfKey: KeyObject;
   /** a value stored in the database to detect a server started with the wrong MASTER_KEY */
   checkValue: string;
 }
@@ -53,6 +58,7 @@ export function deriveKeys(master: Buffer): DerivedKeys {
     artifactIdKey: createSecretKey(derive(master, 'artifact id digest v1')),
     artifactPayloadKey: createSecretKey(derive(master, 'artifact payload encryption v1')),
     cookieKeys: [derive(master, 'cookie signing v1').toString('base64url')],
+    csrfKey: createSecretKey(derive(master, 'csrf token v1')),
     checkValue: derive(master, 'key check v1').subarray(0, 16).toString('base64url'),
   };
 }

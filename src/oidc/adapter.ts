@@ -1,20 +1,45 @@
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { type Adapter, type AdapterPayload, errors } from 'oidc-provider';
 import type { ApplicationService } from '../domain/applications/application.service.ts';
 import type { ArtifactPayload, OidcArtifactService } from '../domain/oidc-artifacts/oidc-artifact.service.ts';
 import { hasControlCharacters } from '../lib/control-characters.ts';
 import { toClientMetadata } from './client-metadata.ts';
+import type { GrantRevoker } from './grant-revocation.ts';
+
+/** Models whose instances are used once and are bound to a grant: a second use ends the grant. */
+const GRANT_SOURCES: Readonly<Record<string, string>> = {
+  AuthorizationCode: 'authorization code',
+  RefreshToken: 'refresh token',
+  DeviceCode: 'device code',
+  BackchannelAuthenticationRequest: 'backchannel authentication request',
+};
+
+/** The key a grant is remembered by: one person and one client (consent is asked once per pair). */
+export function grantLookup(accountId: string, clientId: string): string {
+  return `${accountId}\u0000${clientId}`;
+}
 
 /**
  * oidc-provider's storage adapter (https://github.com/panva/node-oidc-provider/blob/main/example/my_adapter.js).
  * Clients come from Gatehouse's applications (read-only here: dynamic registration is off);
  * every other model is a row in `oidc_artifacts`.
+ *
+ * Two things beyond the contract:
+ * - `consume` is atomic and says who won (the store's conditional update). oidc-provider checks
+ *   `consumed` and then consumes (lib/actions/grants/refresh_token.js, lib/helpers/grant_source.js),
+ *   so two requests presenting one refresh token or code at the same moment would both pass the
+ *   check; the loser's consume throws `invalid_grant` here and ends the grant, exactly as the
+ *   library treats a second use that came later (RFC 9700 §4.14.2: reuse revokes the grant).
+ * - `revokeByGrantId` ends the grant's JWT access tokens too (grant-revocation.ts).
+ * - A Grant is stored with its account and client as a lookup key, so consent is remembered per
+ *   person and client (provider.ts `loadExistingGrant`), not only per browser session.
  */
 export function createAdapterClass(deps: {
   artifacts: OidcArtifactService;
   applications: ApplicationService;
   enabledGrantTypes: ReadonlySet<string>;
+  revokeGrant: GrantRevoker;
 }) {
-  const { artifacts, applications, enabledGrantTypes } = deps;
+  const { artifacts, applications, enabledGrantTypes, revokeGrant } = deps;
 
   class ClientAdapter implements Adapter {
     async find(id: string): Promise<AdapterPayload | undefined> {
@@ -47,7 +72,11 @@ export function createAdapterClass(deps: {
   class ArtifactAdapter implements Adapter {
     constructor(private readonly model: string) {}
     upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-      return artifacts.upsert(this.model, id, payload as ArtifactPayload, expiresIn);
+      const lookup =
+        this.model === 'Grant' && typeof payload.accountId === 'string' && typeof payload.clientId === 'string'
+          ? grantLookup(payload.accountId, payload.clientId)
+          : undefined;
+      return artifacts.upsert(this.model, id, payload as ArtifactPayload, expiresIn, lookup);
     }
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (hasControlCharacters(id)) return undefined;
@@ -61,14 +90,19 @@ export function createAdapterClass(deps: {
       if (hasControlCharacters(uid)) return undefined;
       return (await artifacts.findByUid(this.model, uid)) as AdapterPayload | undefined;
     }
-    consume(id: string): Promise<void> {
-      return artifacts.consume(this.model, id);
+    async consume(id: string): Promise<void> {
+      if (await artifacts.consume(this.model, id)) return;
+      // Consumed in the meantime (a concurrent request won), or gone: this use is a reuse.
+      const label = GRANT_SOURCES[this.model] ?? this.model;
+      const grantId = GRANT_SOURCES[this.model] ? (await artifacts.find(this.model, id))?.grantId : undefined;
+      if (grantId) await revokeGrant(grantId);
+      throw new errors.InvalidGrant(`${label} already used`);
     }
     destroy(id: string): Promise<void> {
       return artifacts.destroy(this.model, id);
     }
     revokeByGrantId(grantId: string): Promise<void> {
-      return artifacts.revokeByGrantId(grantId);
+      return revokeGrant(grantId);
     }
   }
 

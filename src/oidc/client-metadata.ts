@@ -9,6 +9,10 @@ import { ALLOWED_ORIGINS_METADATA } from './cors.ts';
  * to accept secret-based authentication, and our `compareClientSecret` (see provider.ts) digests
  * the presented secret and compares digests. HMAC-based algorithms, which would need the plain
  * secret as a key, are disabled.
+ *
+ * A client of the code flow gets its exact redirect URIs (oidc-provider compares them as strings,
+ * RFC 9700 §2.1), its post-logout redirect URIs, and `require_auth_time` (every ID token says when
+ * the person signed in, OIDC Core §2).
  */
 export function toClientMetadata(record: ClientRecord, enabledGrantTypes: ReadonlySet<string>): ClientMetadata {
   const grantTypes = record.grantTypes.filter((g) => enabledGrantTypes.has(g));
@@ -22,6 +26,7 @@ export function toClientMetadata(record: ClientRecord, enabledGrantTypes: Readon
     grant_types: grantTypes,
     response_types: usesCode ? ['code'] : [],
     redirect_uris: usesCode ? record.redirectUris : [],
+    ...(usesCode ? { post_logout_redirect_uris: record.postLogoutRedirectUris, require_auth_time: true } : {}),
     [ALLOWED_ORIGINS_METADATA]: record.allowedOrigins,
   };
 }

@@ -1,6 +1,6 @@
 import type { Context, Next } from 'koa';
 import { isDatabaseUnavailable } from '../db/errors.ts';
-import { renderProtocolErrorPage } from './error-page.ts';
+import type { ProtocolPages } from './protocol-pages.ts';
 
 /**
  * The finishing touches on every answer oidc-provider gives, in one place (it runs between
@@ -20,6 +20,8 @@ import { renderProtocolErrorPage } from './error-page.ts';
 export interface ProtocolErrorOptions {
   /** told of every request the database's absence failed (it logs once per burst) */
   onUnavailable?: (err: unknown) => void;
+  /** renders the error page, for browser endpoints whose answer was a page */
+  pages?: Pick<ProtocolPages, 'error'>;
 }
 
 export function finishProtocolAnswers(issuer: string, options: ProtocolErrorOptions = {}) {
@@ -28,10 +30,11 @@ export function finishProtocolAnswers(issuer: string, options: ProtocolErrorOpti
     const outage = providerOutages.get(ctx);
     if (outage !== undefined) {
       options.onUnavailable?.(outage);
-      // TODO(sign-in): the authorization endpoint redirects its server_error to the client
-      // (lib/shared/authorization_error_handler.js); that redirect is left as it is for now.
+      // The authorization endpoint redirects its server_error to the client when it can
+      // (lib/shared/authorization_error_handler.js, RFC 6749 §4.1.2.1): that redirect stands, the
+      // client retries. A 500 it rendered as a page (no usable redirect_uri) becomes the 503.
       if (ctx.status === 500) {
-        await sendTemporarilyUnavailable(ctx);
+        await sendTemporarilyUnavailable(ctx, options.pages);
         return;
       }
     }
@@ -84,12 +87,13 @@ const UNAVAILABLE = {
  * Gatehouse uses it on every OAuth endpoint, where §5.2 has no code for a temporary failure. Browser
  * endpoints that rendered the HTML error page get it again with this error.
  */
-export async function sendTemporarilyUnavailable(ctx: Context): Promise<void> {
+export async function sendTemporarilyUnavailable(ctx: Context, pages?: Pick<ProtocolPages, 'error'>): Promise<void> {
   ctx.status = 503;
   ctx.set('Retry-After', String(RETRY_AFTER_SECONDS));
   ctx.set('Cache-Control', 'no-store');
-  if (ctx.response.is('html')) {
-    await renderProtocolErrorPage(ctx, UNAVAILABLE);
+  if (pages && ctx.response.is('html')) {
+    await pages.error(ctx, UNAVAILABLE);
+    ctx.status = 503;
     return;
   }
   ctx.body = { ...UNAVAILABLE };

@@ -1,14 +1,20 @@
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
+import type { SignInConfig } from '../config/config.ts';
+import type { AccessService } from '../domain/access/access.service.ts';
 import type { ApiResourceService } from '../domain/api-resources/api-resource.service.ts';
 import type { ApplicationService } from '../domain/applications/application.service.ts';
 import type { OidcArtifactService } from '../domain/oidc-artifacts/oidc-artifact.service.ts';
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
+import type { UserService } from '../domain/users/user.service.ts';
+import { createExtraTokenClaims, createFindAccount, OIDC_CLAIMS } from './accounts.ts';
 import { createAdapterClass } from './adapter.ts';
 import { ALLOWED_ORIGINS_METADATA, clientBasedCORS } from './cors.ts';
-import { renderProtocolErrorPage } from './error-page.ts';
 import { subscribeProviderEvents } from './events.ts';
+import type { GrantRevoker } from './grant-revocation.ts';
+import { createLoadExistingGrant, interactionUrl, signInPolicy } from './interactions.ts';
 import { compareClientSecretsWith, publishUrlsFromIssuer } from './internals.ts';
+import type { ProtocolPages } from './protocol-pages.ts';
 import { resourceIndicators } from './resources.ts';
 import { OIDC_ROUTES } from './routes.ts';
 import { isServedRoute, SERVED_GRANT_TYPES } from './surface.ts';
@@ -36,6 +42,13 @@ export interface ProviderDeps {
   apis: ApiResourceService;
   applications: ApplicationService;
   artifacts: OidcArtifactService;
+  access: Pick<AccessService, 'effectivePermissions' | 'permissionsForApi'>;
+  users: Pick<UserService, 'findById'>;
+  /** ends a grant with its tokens, JWTs included (grant-revocation.ts) */
+  revokeGrant: GrantRevoker;
+  /** the pages oidc-provider renders itself (protocol-pages.ts) */
+  pages: ProtocolPages;
+  signIn: SignInConfig;
   cookieKeys: string[];
   defaultAccessTokenTtlSeconds: number;
   trustProxy: boolean;
@@ -53,17 +66,22 @@ export const ENABLED_GRANT_TYPES: ReadonlySet<string> = new Set(SERVED_GRANT_TYP
  * Each option links to https://github.com/panva/node-oidc-provider/tree/main/docs#configuration-options.
  */
 export function buildProvider(deps: ProviderDeps, keyRing: KeyRing): Provider {
-  const { issuer, apis, applications, artifacts, log } = deps;
+  const { issuer, apis, applications, artifacts, log, pages, signIn } = deps;
+  // RFC 6265 §4.1.2.5: Secure when browsers reach the issuer over https (http/app.ts marks such
+  // requests secure even behind a TLS-terminating proxy, so the cookies can be set).
+  const personClaims = createExtraTokenClaims(deps);
+  const cookie = { httpOnly: true, sameSite: 'lax', secure: new URL(issuer).protocol === 'https:' } as const;
 
   const configuration: Configuration = {
     // #adapter — clients from applications, everything else in oidc_artifacts
-    adapter: createAdapterClass({ artifacts, applications, enabledGrantTypes: ENABLED_GRANT_TYPES }),
+    adapter: createAdapterClass({ artifacts, applications, enabledGrantTypes: ENABLED_GRANT_TYPES, revokeGrant: deps.revokeGrant }),
     // #clients — none static: applications are registered with the CLI or the admin API
     clients: [],
     // #jwks — active keys first: for an algorithm, oidc-provider signs with the first matching key
     jwks: { keys: keyRing.privateJwks as NonNullable<Configuration['jwks']>['keys'] },
-    // #cookies
-    cookies: { keys: deps.cookieKeys },
+    // #cookies — HttpOnly, SameSite=Lax (no cross-site POST carries them: the sign-in forms' first
+    // CSRF defence), Secure with an https issuer; signed with a key derived from the master key
+    cookies: { keys: deps.cookieKeys, long: cookie, short: cookie },
     // #clientbasedcors — per-application allow-list of browser origins, empty by default (cors.ts)
     clientBasedCORS,
     // #extraclientmetadata — carries that allow-list from the application (client-metadata.ts)
@@ -71,11 +89,43 @@ export function buildProvider(deps: ProviderDeps, keyRing: KeyRing): Provider {
     routes: OIDC_ROUTES,
     // #clientauthmethods — no HMAC-based client_secret_jwt: secrets are stored only as digests
     clientAuthMethods: ['client_secret_basic', 'client_secret_post', 'none'],
-    // #responsetypes — none without an authorization endpoint; this also keeps oidc-provider from
-    // registering the authorization_code grant (lib/helpers/configuration.js collectGrantTypes)
-    responseTypes: isServedRoute('authorization') ? ['code', 'none'] : [],
-    // #scopes — offline_access is what makes oidc-provider register the refresh_token grant
+    // #responsetypes — the code flow only (RFC 9700 §2.1.2: no implicit or hybrid responses); none
+    // without an authorization endpoint, which also keeps oidc-provider from registering the
+    // authorization_code grant (lib/helpers/configuration.js collectGrantTypes)
+    responseTypes: isServedRoute('authorization') ? ['code'] : [],
+    // #scopes — offline_access is what makes oidc-provider register the refresh_token grant;
+    // profile and email come with `claims` below
     scopes: ENABLED_GRANT_TYPES.has('refresh_token') ? ['openid', 'offline_access'] : ['openid'],
+    // #claims — what each scope releases (accounts.ts)
+    claims: OIDC_CLAIMS,
+    // #conformidtokenclaims — false: the ID token carries the claims of the scopes granted (profile,
+    // email) even when an access token is issued too, so a client needs no userinfo call for them
+    conformIdTokenClaims: false,
+    // #pkce — RFC 9700 §2.1.1: every client, confidential ones too, sends an S256 code_challenge
+    // (the only method oidc-provider 9 implements: lib/helpers/pkce.js)
+    pkce: { required: () => true },
+    // #interactions — the sign-in pages (http/routes/interaction.tsx) and when they are needed
+    interactions: { url: (_ctx, interaction) => interactionUrl(interaction.uid), policy: signInPolicy() },
+    // #loadexistinggrant — consent remembered per person and client; first-party clients skip it
+    loadExistingGrant: createLoadExistingGrant({
+      artifacts,
+      isFirstParty: async (clientId) => (await applications.findClient(clientId))?.skipAuthorization === true,
+    }),
+    // #issuerefreshtoken — a client registered for refresh_token gets one with every code. Without
+    // offline_access it ends with the browser session (oidc-provider's expiresWithSession default).
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // #rotaterefreshtoken — RFC 9700 §4.14.2: each use returns a new one; a used one presented again
+    // ends the grant (the library, and adapter.ts for two uses at the same moment)
+    rotateRefreshToken: true,
+    // #extratokenclaims — an application's own `permissions` of the API on client-credentials
+    // tokens (token-claims.ts; the fast path adds the same claims through the same function), and a
+    // person's roles and permissions for the API, and the grant, on theirs (accounts.ts)
+    async extraTokenClaims(ctx, token) {
+      if (token.kind === 'ClientCredentials') {
+        return typeof token.aud === 'string' ? deps.claims.forClientCredentials(token.clientId as string, token.aud) : undefined;
+      }
+      return personClaims(ctx, token as Parameters<typeof personClaims>[1]);
+    },
     enabledJWA: {
       idTokenSigningAlgValues: ['RS256', 'ES256'],
       userinfoSigningAlgValues: ['RS256', 'ES256'],
@@ -86,7 +136,12 @@ export function buildProvider(deps: ProviderDeps, keyRing: KeyRing): Provider {
       // #featuresuserinfo, #featuresrpinitiatedlogout, #featurespushedauthorizationrequests,
       // #featuresdeviceflow. The authorization route cannot be: http/middleware/served-routes.ts.
       userinfo: { enabled: isServedRoute('userinfo') },
-      rpInitiatedLogout: { enabled: isServedRoute('end_session') },
+      rpInitiatedLogout: {
+        enabled: isServedRoute('end_session'),
+        logoutSource: (ctx, form) =>
+          pages.logoutConfirm(ctx, form, { accountId: ctx.oidc.session?.accountId, clientId: ctx.oidc.client?.clientId }),
+        postLogoutSuccessSource: (ctx) => pages.loggedOut(ctx, ctx.oidc.client?.clientId),
+      },
       pushedAuthorizationRequests: { enabled: isServedRoute('pushed_authorization_request') },
       deviceFlow: { enabled: isServedRoute('device_authorization') },
       // #featuresclientcredentials — RFC 6749 §4.4
@@ -104,19 +159,18 @@ export function buildProvider(deps: ProviderDeps, keyRing: KeyRing): Provider {
     ttl: {
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? deps.defaultAccessTokenTtlSeconds,
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? deps.defaultAccessTokenTtlSeconds,
+      AuthorizationCode: 60, // RFC 6749 §4.1.2: "a maximum authorization code lifetime of 10 minutes is RECOMMENDED"
+      IdToken: 3600,
+      Interaction: signIn.interactionTtlSeconds,
+      // A session without a signed-in account only carries a logout's state: it need not outlive the logout.
+      Session: (_ctx, session) => (session.accountId ? signIn.sessionTtlSeconds : 600),
+      Grant: signIn.refreshTokenTtlSeconds,
+      RefreshToken: signIn.refreshTokenTtlSeconds,
     },
-    // #extratokenclaims — `permissions` on client-credentials tokens (token-claims.ts); the fast
-    // path adds the same claims through the same function.
-    async extraTokenClaims(_ctx, token) {
-      if (token.kind !== 'ClientCredentials' || typeof token.aud !== 'string') return undefined;
-      return deps.claims.forClientCredentials(token.clientId as string, token.aud);
-    },
-    // #renderError — the HTML error page for browser-facing endpoints
-    renderError: renderProtocolErrorPage,
-    async findAccount() {
-      // Sign-in flows arrive with the people issue; until then no account exists.
-      return undefined;
-    },
+    // #renderError — the one error page (http/pages), never the library's JSON or a stack trace
+    renderError: (ctx, out, err) => pages.error(ctx, out, err),
+    // #findaccount — active users (accounts.ts); `sub` is the user's id (public subject type)
+    findAccount: createFindAccount(deps),
   };
 
   const provider = new Provider(issuer, configuration);

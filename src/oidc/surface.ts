@@ -8,17 +8,28 @@ import { DISCOVERY_PATH, OAUTH_DISCOVERY_PATH, OIDC_ROUTES } from './routes.ts';
  * (http/routes/well-known.ts) and the grant types clients may be registered for (the application
  * service refuses the others).
  *
- * Machine-to-machine only, for now. oidc-provider mounts its authorization route whatever its
- * configuration says, and without sign-in pages the browser-facing routes only create rows for
- * anonymous callers (a Session per `GET /oauth/logout`, an Interaction per authorization request),
- * so they stay unreachable and unadvertised until they can be served for real.
+ * Machines (client credentials) and people: the authorization endpoint with the sign-in pages
+ * (http/routes/interaction.ts), UserInfo and RP-initiated logout. Still off: pushed authorization
+ * requests and the device flow (`device_authorization` and `code_verification` here, the device
+ * code grant below, and `features.deviceFlow` in provider.ts turn it on).
  */
 export type ProtocolRoute = keyof typeof OIDC_ROUTES;
 
-export const SERVED_ROUTES: ReadonlySet<ProtocolRoute> = new Set<ProtocolRoute>(['token', 'introspection', 'revocation', 'jwks']);
+export const SERVED_ROUTES: ReadonlySet<ProtocolRoute> = new Set<ProtocolRoute>([
+  'authorization',
+  'token',
+  'introspection',
+  'revocation',
+  'userinfo',
+  'end_session',
+  'jwks',
+]);
 
-/** Grant types the token endpoint serves (RFC 6749 §4.4 client credentials). */
-export const SERVED_GRANT_TYPES: readonly GrantType[] = ['client_credentials'];
+/**
+ * Grant types the token endpoint serves: RFC 6749 §4.4 client credentials, §4.1 the authorization
+ * code (with PKCE, RFC 7636) and §6 refresh tokens.
+ */
+export const SERVED_GRANT_TYPES: readonly GrantType[] = ['client_credentials', 'authorization_code', 'refresh_token'];
 
 export const isServedRoute = (route: ProtocolRoute): boolean => SERVED_ROUTES.has(route);
 

@@ -193,6 +193,39 @@ describe('oidc artifacts at rest', () => {
     expect(await artifacts.deleteExpired()).toBeGreaterThanOrEqual(1);
   });
 
+  it('lets exactly one of many concurrent consumes of one row win, and none of a consumed or missing row', async () => {
+    const refresh = bearer();
+    await artifacts.upsert('RefreshToken', refresh, { jti: refresh, kind: 'RefreshToken', grantId: 'g5' }, 86400);
+    const results = await Promise.all(Array.from({ length: 8 }, () => artifacts.consume('RefreshToken', refresh)));
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await artifacts.consume('RefreshToken', refresh)).toBe(false);
+    expect(await artifacts.consume('RefreshToken', bearer())).toBe(false);
+    // The consumed row stays readable, consumed: oidc-provider's reuse detection needs it.
+    expect((await artifacts.find('RefreshToken', refresh))?.consumed).toEqual(expect.any(Number));
+  });
+
+  it('finds the newest row stored with a lookup key, and nothing under another key', async () => {
+    const [older, newer] = [bearer(), bearer()];
+    await artifacts.upsert(
+      'Grant',
+      older,
+      { jti: older, kind: 'Grant', accountId: 'person-7f3a', clientId: 'client-9c2e' },
+      60,
+      'person-7f3a\u0000client-9c2e',
+    );
+    await artifacts.upsert(
+      'Grant',
+      newer,
+      { jti: newer, kind: 'Grant', accountId: 'person-7f3a', clientId: 'client-9c2e' },
+      600,
+      'person-7f3a\u0000client-9c2e',
+    );
+    expect((await artifacts.findByLookup('Grant', 'person-7f3a\u0000client-9c2e'))?.jti).toBe(newer);
+    expect(await artifacts.findByLookup('Grant', 'person-7f3a\u0000client-other')).toBeUndefined();
+    // The key is stored as a keyed digest: neither the account nor the client appears in it.
+    expect(await dump()).not.toMatch(/person-7f3a|client-9c2e/);
+  });
+
   it('does not open a payload moved to another row', async () => {
     const [a, b] = [bearer(), bearer()];
     await artifacts.upsert('AccessToken', a, { jti: a, kind: 'AccessToken', scope: 'admin' }, 3600);

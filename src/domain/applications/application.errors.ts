@@ -10,6 +10,10 @@ export const applicationError = defineErrors('application', {
   public_client_credentials: { status: 400, message: 'a public client cannot use the client_credentials grant: it has no secret' },
   grant_type_not_served: { status: 400, message: 'the server does not serve this grant type' },
   redirect_uri_required: { status: 400, message: 'the authorization_code grant needs at least one redirect URI' },
+  refresh_token_alone: {
+    status: 400,
+    message: 'refresh_token comes with a grant that issues refresh tokens (authorization_code or the device code): give both',
+  },
   no_secret: { status: 400, message: 'public clients have no secret to rotate' },
   public_introspect: {
     status: 400,

@@ -51,6 +51,8 @@ export const CreateApplication = z.object({
   redirectUris: z.array(RedirectUri).max(50).default([]),
   /** browser origins allowed to call the token endpoint (CORS); none by default */
   allowedOrigins: z.array(AllowedOrigin).max(50).default([]),
+  /** where RP-initiated logout may send a person afterwards (exact match); none by default */
+  postLogoutRedirectUris: z.array(RedirectUri).max(50).default([]),
   apis: z.array(ApiGrant).max(100).default([]),
   skipAuthorization: z.boolean().default(false),
   /** the user who owns it (`users.id`): they, and their organisations' admins, manage it */
@@ -81,6 +83,8 @@ export const UpdateApplication = z.object({
   allowedOrigins: z.array(AllowedOrigin).max(50).optional(),
   /** replaces the redirect URIs when given */
   redirectUris: z.array(RedirectUri).max(50).optional(),
+  /** replaces the post-logout redirect URIs when given; [] clears them */
+  postLogoutRedirectUris: z.array(RedirectUri).max(50).optional(),
   skipAuthorization: z.boolean().optional(),
   /** moves it to another organisation (`organizations.id`), or out of any with null */
   organizationId: z.string().min(1).max(64).nullable().optional(),
@@ -97,6 +101,8 @@ export interface Application {
   redirectUris: string[];
   /** browser origins allowed to call the token endpoint (CORS) */
   allowedOrigins: string[];
+  /** where RP-initiated logout may send a person afterwards */
+  postLogoutRedirectUris: string[];
   skipAuthorization: boolean;
   isActive: boolean;
   /** the owner (`users.id`), or null (registered before owners existed, or the owner was deleted) */

@@ -24,6 +24,7 @@ import {
   type ApplicationSummary,
   type ClientRecord,
   CreateApplication,
+  DEVICE_CODE_GRANT,
   type GrantedApi,
   type GrantType,
   UpdateApplication,
@@ -266,6 +267,11 @@ export function createApplicationService({
       assertThat(!grantTypes.includes('authorization_code') || data.redirectUris.length > 0, () =>
         applicationError('redirect_uri_required'),
       );
+      // RFC 6749 §6: a refresh token is only ever issued by another grant.
+      assertThat(
+        !grantTypes.includes('refresh_token') || grantTypes.some((g) => g === 'authorization_code' || g === DEVICE_CODE_GRANT),
+        () => applicationError('refresh_token_alone'),
+      );
       const identifiers = data.apis.map((a) => a.identifier);
       assertThat(new Set(identifiers).size === identifiers.length, () => applicationError('duplicate_api'));
       assertThat(!(data.clientType === 'public' && data.apis.some((a) => a.introspect)), () => applicationError('public_introspect'));
@@ -282,6 +288,7 @@ export function createApplicationService({
             grantTypes,
             redirectUris: data.redirectUris,
             allowedOrigins: [...new Set(data.allowedOrigins)],
+            postLogoutRedirectUris: [...new Set(data.postLogoutRedirectUris)],
             skipAuthorization: data.skipAuthorization,
             clientSecretDigest: minted?.digest ?? null,
             secretHint: minted?.hint ?? null,
@@ -346,6 +353,7 @@ export function createApplicationService({
         grantTypes: ['client_credentials'],
         redirectUris: [],
         allowedOrigins: [],
+        postLogoutRedirectUris: [],
         skipAuthorization: false,
         clientSecretDigest: null,
         secretHint: null,
@@ -483,6 +491,7 @@ export function createApplicationService({
             name: data.name,
             allowedOrigins,
             redirectUris: data.redirectUris,
+            postLogoutRedirectUris: data.postLogoutRedirectUris && [...new Set(data.postLogoutRedirectUris)],
             skipAuthorization: data.skipAuthorization,
             organizationId: data.organizationId,
           });
@@ -498,6 +507,7 @@ export function createApplicationService({
               apis: updated.apis,
               allowedOrigins: updated.allowedOrigins,
               redirectUris: updated.redirectUris,
+              postLogoutRedirectUris: updated.postLogoutRedirectUris,
               skipAuthorization: updated.skipAuthorization,
               organizationId: updated.organizationId,
             },

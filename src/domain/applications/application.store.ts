@@ -34,6 +34,7 @@ function toRecord(row: Row): ClientRecord {
     grantTypes: row.grantTypes as GrantType[],
     redirectUris: row.redirectUris,
     allowedOrigins: row.allowedOrigins ?? [],
+    postLogoutRedirectUris: row.postLogoutRedirectUris ?? [],
     skipAuthorization: row.skipAuthorization,
     isActive: row.isActive,
     ownerUserId: row.ownerUserId,
@@ -74,6 +75,7 @@ interface PageRow {
   client_type: string;
   grant_types: string[] | null;
   redirect_uris: string[] | null;
+  post_logout_redirect_uris: string[] | null;
   allowed_origins: string[] | null;
   skip_authorization: boolean;
   is_active: boolean;
@@ -114,6 +116,7 @@ function fromPageRow(row: PageRow): ClientRecord {
     clientType: row.client_type as ClientRecord['clientType'],
     grantTypes: (row.grant_types ?? []) as GrantType[],
     redirectUris: row.redirect_uris ?? [],
+    postLogoutRedirectUris: row.post_logout_redirect_uris ?? [],
     allowedOrigins: row.allowed_origins ?? [],
     skipAuthorization: row.skip_authorization,
     isActive: row.is_active,
@@ -136,6 +139,7 @@ export interface NewApplicationRow {
   grantTypes: string[];
   redirectUris: string[];
   allowedOrigins: string[];
+  postLogoutRedirectUris: string[];
   skipAuthorization: boolean;
   clientSecretDigest: string | null;
   secretHint: string | null;
@@ -147,6 +151,7 @@ export interface ApplicationChanges {
   name?: string | undefined;
   allowedOrigins?: string[] | undefined;
   redirectUris?: string[] | undefined;
+  postLogoutRedirectUris?: string[] | undefined;
   skipAuthorization?: boolean | undefined;
   organizationId?: string | null | undefined;
 }
@@ -215,7 +220,7 @@ export function createApplicationStore({ bus }: { bus: ChangeBus }): Application
       // whole; the total is counted apart (a window count would read every row in full).
       const rows = await db.$queryRawUnsafe<PageRow[]>(
         `WITH page AS (SELECT a.id FROM applications a WHERE ${where} ORDER BY ${order} LIMIT ${param(take)} OFFSET ${param(skip)})
-         SELECT a.id, a.client_id, a.name, a.client_type::text AS client_type, a.grant_types, a.redirect_uris, a.allowed_origins,
+         SELECT a.id, a.client_id, a.name, a.client_type::text AS client_type, a.grant_types, a.redirect_uris, a.post_logout_redirect_uris, a.allowed_origins,
                 a.skip_authorization, a.is_active, a.owner_user_id, a.organization_id, a.secret_hint, a.secret_rotated_at,
                 a.client_secret_digest, a.created_at, a.updated_at,
                 COALESCE((SELECT json_agg(json_build_object('identifier', r.identifier, 'scopes', g.scopes, 'introspect', g.can_introspect))
@@ -291,6 +296,7 @@ export function createApplicationStore({ bus }: { bus: ChangeBus }): Application
           ...(changes.name !== undefined ? { name: changes.name } : {}),
           ...(changes.allowedOrigins ? { allowedOrigins: changes.allowedOrigins } : {}),
           ...(changes.redirectUris ? { redirectUris: changes.redirectUris } : {}),
+          ...(changes.postLogoutRedirectUris ? { postLogoutRedirectUris: changes.postLogoutRedirectUris } : {}),
           ...(changes.skipAuthorization !== undefined ? { skipAuthorization: changes.skipAuthorization } : {}),
           ...(changes.organizationId !== undefined ? { organizationId: changes.organizationId } : {}),
         },

@@ -144,20 +144,29 @@ export function createOidcArtifactService({ store, bus, clock, idKey, payloadKey
   const copy = (payload: ArtifactPayload): ArtifactPayload => ({ ...payload });
   const text = (v: unknown) => (typeof v === 'string' ? v : null);
 
+  /** A lookup key as the `uid` column holds it: keyed, so the column says nothing about whose row it is. */
+  const lookupDigest = (lookup: string) => digestOf(`lookup\u0000${lookup}`);
+
   /** What a row is stored as: digests and a sealed payload. */
-  function toStored(model: string, id: string, payload: ArtifactPayload) {
+  function toStored(model: string, id: string, payload: ArtifactPayload, lookup?: string) {
     const digest = digestOf(id);
     const userCode = text(payload.userCode);
+    const uid = lookup === undefined ? text(payload.uid) : lookupDigest(lookup);
     return {
       digest,
       payload: seal(model, digest, payload),
-      columns: { grantId: text(payload.grantId), userCode: userCode === null ? null : digestOf(userCode), uid: text(payload.uid) },
+      columns: { grantId: text(payload.grantId), userCode: userCode === null ? null : digestOf(userCode), uid },
     };
   }
 
   return {
-    upsert(model: string, id: string, payload: ArtifactPayload, expiresInSeconds: number | undefined): Promise<void> {
-      const stored = toStored(model, id, payload);
+    /**
+     * Stores a model instance. `lookup`, for a model that has no `uid` of its own, is a key to find
+     * the row by later (`findByLookup`): a grant's account and client, so consent is remembered per
+     * person and client rather than per browser session.
+     */
+    upsert(model: string, id: string, payload: ArtifactPayload, expiresInSeconds: number | undefined, lookup?: string): Promise<void> {
+      const stored = toStored(model, id, payload, lookup);
       return writeThrough(model, stored.digest, () => store.upsert(model, stored.digest, stored.payload, stored.columns, expiresInSeconds));
     },
 
@@ -191,9 +200,20 @@ export function createOidcArtifactService({ store, bus, clock, idKey, payloadKey
       return row ? open(row)?.payload : undefined;
     },
 
-    consume(model: string, id: string): Promise<void> {
+    /** The newest live row stored with this lookup key (see upsert), or undefined. */
+    async findByLookup(model: string, lookup: string): Promise<ArtifactPayload | undefined> {
+      const row = await store.findByUid(model, lookupDigest(lookup));
+      return row ? open(row)?.payload : undefined;
+    },
+
+    /** Marks the row consumed; true only for the one call that did (the store's conditional update). */
+    async consume(model: string, id: string): Promise<boolean> {
       const digest = digestOf(id);
-      return writeThrough(model, digest, () => store.consume(model, digest));
+      let won = false;
+      await writeThrough(model, digest, async () => {
+        won = await store.consume(model, digest);
+      });
+      return won;
     },
     destroy(model: string, id: string): Promise<void> {
       const digest = digestOf(id);

@@ -122,15 +122,28 @@ export function createOidcArtifactStore(db: Pick<Database, 'prisma' | 'sql' | 'r
       return row ? fromPrisma(row) : undefined;
     },
     async findByUid(model: string, uid: string): Promise<StoredArtifact | undefined> {
-      const row = await prisma.oidcArtifact.findFirst({ where: { model, uid, ...live() } });
+      // The latest when several share it (a grant's lookup key: the newest grant of an account for a client).
+      const row = await prisma.oidcArtifact.findFirst({ where: { model, uid, ...live() }, orderBy: { expiresAt: 'desc' } });
       return row ? fromPrisma(row) : undefined;
     },
-    async consume(model: string, id: string): Promise<void> {
-      await sql(
-        `WITH written AS (UPDATE oidc_artifacts SET consumed_at = $1::timestamptz WHERE model = $2 AND id = $3 RETURNING 1)
+    /**
+     * Marks a live row consumed, atomically: true for the one call that did, false for every other
+     * (consumed already, by a concurrent request too, or no such live row). The check and the write
+     * are one conditional UPDATE, so of two requests presenting the same refresh token or code at
+     * once exactly one wins, whatever instance each reached (RFC 9700 §4.14.2, RFC 6749 §4.1.2).
+     */
+    async consume(model: string, id: string): Promise<boolean> {
+      const now = clock.now().toISOString();
+      const rows = await sql(
+        `WITH written AS (
+           UPDATE oidc_artifacts SET consumed_at = $1::timestamptz
+           WHERE model = $2 AND id = $3 AND consumed_at IS NULL AND (expires_at IS NULL OR expires_at > $1::timestamptz)
+           RETURNING 1
+         )
          SELECT pg_notify($4, $5) FROM written`,
-        [clock.now().toISOString(), model, id, ...changed(model, id)],
+        [now, model, id, ...changed(model, id)],
       );
+      return rows.length > 0;
     },
     async destroy(model: string, id: string): Promise<void> {
       await sql(

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { ZodError, z } from 'zod';
 import type { Services } from '../../container.ts';
 import { ResourceIdentifier, ScopeToken } from '../../domain/api-resources/api-resource.schema.ts';
 import { apiTokenError } from '../../domain/api-tokens/api-token.errors.ts';
@@ -16,8 +16,8 @@ import { apiUrl, ById, bool, Id, iso, listQuery, pageBody, paginated, paging, Qu
  * POST   /applications              register (add_application); `user` and `authorization_grant_type`
  *                                   required; a confidential client's secret is in this answer only
  * GET    /applications/:id          one
- * PATCH  /applications/:id          name, redirect_uris, skip_authorization, organization, apis,
- *                                   introspect, allowed_origins; client_id, client_secret, user,
+ * PATCH  /applications/:id          name, redirect_uris, post_logout_redirect_uris, skip_authorization,
+ *                                   organization, apis, introspect, allowed_origins; client_id, client_secret, user,
  *                                   authorization_grant_type and client_type are read-only (400)
  * POST   /applications/:id/secrets  a new secret (the old one stops working); in this answer only
  * DELETE /applications/:id          remove; its tokens stop being accepted at introspection
@@ -57,6 +57,7 @@ export const ApplicationWire = z.object({
   authorization_grant_type: z.string(),
   grant_types: z.array(z.string()),
   redirect_uris: z.array(z.string()),
+  post_logout_redirect_uris: z.array(z.string()),
   skip_authorization: z.boolean(),
   allowed_origins: z.array(z.string()),
   apis: z.array(GrantedApiWire),
@@ -88,8 +89,13 @@ export const CreateApplicationWire = z.strictObject({
   name: z.string().trim().min(1).max(200),
   user: Id.meta({ description: "the owner's id: yourself, or (organisation admins) one of your members" }),
   authorization_grant_type: GrantType,
+  grant_types: z.array(GrantType).min(1).max(4).optional().meta({
+    description:
+      'every grant type it may use, when more than authorization_grant_type (which must be among them): refresh_token beside authorization_code',
+  }),
   client_type: ClientType.optional(),
   redirect_uris: z.array(RedirectUri).max(50).optional(),
+  post_logout_redirect_uris: z.array(RedirectUri).max(50).optional(),
   skip_authorization: z.boolean().optional(),
   organization: Id.nullable().optional(),
   allowed_origins: z.array(AllowedOrigin).max(50).optional(),
@@ -101,6 +107,7 @@ export const CreateApplicationWire = z.strictObject({
 export const UpdateApplicationWire = z.strictObject({
   name: z.string().trim().min(1).max(200).optional(),
   redirect_uris: z.array(RedirectUri).max(50).optional(),
+  post_logout_redirect_uris: z.array(RedirectUri).max(50).optional(),
   skip_authorization: z.boolean().optional(),
   organization: Id.nullable().optional(),
   apis: z.array(ApiGrantWire).max(100).optional(),
@@ -140,6 +147,7 @@ export function applicationToWire(app: ApplicationView, clientSecret?: string | 
     authorization_grant_type: app.grantTypes[0] ?? 'client_credentials',
     grant_types: app.grantTypes,
     redirect_uris: app.redirectUris,
+    post_logout_redirect_uris: app.postLogoutRedirectUris,
     skip_authorization: app.skipAuthorization,
     allowed_origins: app.allowedOrigins,
     apis: app.apis,
@@ -198,13 +206,20 @@ export function applicationRoutes({ applications, apiTokens, permissions }: Pick
       response: ApplicationWire,
       status: [201, 400, 401, 403, 409],
       async handle({ body, principal }) {
+        if (body.grant_types && !body.grant_types.includes(body.authorization_grant_type)) {
+          throw new ZodError([
+            { code: 'custom', path: ['grant_types'], message: 'must include authorization_grant_type', input: body.grant_types },
+          ]);
+        }
         const created = await applications.registerAs(principal, {
           name: body.name,
           ownerUserId: body.user,
           organizationId: body.organization ?? null,
           clientType: body.client_type,
-          grantTypes: [body.authorization_grant_type],
+          // authorization_grant_type first: it is the one the wire's single-valued field shows
+          grantTypes: [body.authorization_grant_type, ...(body.grant_types ?? []).filter((g) => g !== body.authorization_grant_type)],
           redirectUris: body.redirect_uris,
+          postLogoutRedirectUris: body.post_logout_redirect_uris,
           allowedOrigins: body.allowed_origins,
           apis: body.apis,
           skipAuthorization: body.skip_authorization,
@@ -240,6 +255,7 @@ export function applicationRoutes({ applications, apiTokens, permissions }: Pick
         const updated = await applications.updateAs(principal, params.id, {
           name: body.name,
           redirectUris: body.redirect_uris,
+          postLogoutRedirectUris: body.post_logout_redirect_uris,
           skipAuthorization: body.skip_authorization,
           organizationId: body.organization,
           apis: body.apis,

@@ -2,6 +2,7 @@ import { createLocalJWKSet, decodeProtectedHeader, type JWTPayload, errors as jo
 import type { KeyRing } from '../../domain/signing-keys/signing-key.schema.ts';
 import type { TokenRevocationService } from '../../domain/token-revocations/token-revocation.service.ts';
 import type { Clock } from '../../lib/clock.ts';
+import { GRANT_ID_CLAIM } from '../accounts.ts';
 import { audiencesOf } from '../introspection-policy.ts';
 import type { IssuedPartiesCheck } from './issued-parties.ts';
 import type { TokenKind } from './token-kind.ts';
@@ -32,7 +33,7 @@ const VERIFIED_LIMIT = 10_000;
 export interface JwtAccessTokenDeps {
   issuer: string;
   keyRing: () => KeyRing;
-  revocations: Pick<TokenRevocationService, 'isRevoked' | 'revoke'>;
+  revocations: Pick<TokenRevocationService, 'isRevoked' | 'isGrantRevoked' | 'revoke'>;
   clock: Clock;
   issuedPartiesExist: IssuedPartiesCheck;
 }
@@ -99,7 +100,12 @@ export function createJwtAccessTokenKind({
       return { kind: 'access_token', clientId: typeof client_id === 'string' ? client_id : undefined, audiences: audiencesOf(aud) };
     },
 
-    isActive: (payload) => typeof payload.jti === 'string' && !revocations.isRevoked(payload.jti),
+    // Revoked one by one (its jti), or with the grant it was issued under (a person's tokens).
+    isActive: (payload) => {
+      if (typeof payload.jti !== 'string' || revocations.isRevoked(payload.jti)) return false;
+      const grantId = payload[GRANT_ID_CLAIM];
+      return !(typeof grantId === 'string' && revocations.isGrantRevoked(grantId));
+    },
 
     async introspection(payload) {
       if (!(await issuedPartiesExist(payload.client_id, payload.aud))) return null;

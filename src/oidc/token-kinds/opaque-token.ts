@@ -1,6 +1,7 @@
 import type Provider from 'oidc-provider';
 import type { OidcArtifactService } from '../../domain/oidc-artifacts/oidc-artifact.service.ts';
 import { hasControlCharacters } from '../../lib/control-characters.ts';
+import type { GrantRevoker } from '../grant-revocation.ts';
 import { findGrant, findOpaqueToken, type OpaqueTokenInstance, type OpaqueTokenModel } from '../internals.ts';
 import { audiencesOf, type TokenKind as PolicyTokenKind } from '../introspection-policy.ts';
 import type { IssuedPartiesCheck } from './issued-parties.ts';
@@ -24,9 +25,11 @@ const KIND_OF_MODEL: Record<string, PolicyTokenKind> = {
 
 export interface OpaqueTokenDeps {
   issuer: string;
-  artifacts: Pick<OidcArtifactService, 'locate' | 'revokeByGrantId'>;
+  artifacts: Pick<OidcArtifactService, 'locate'>;
   provider: () => Provider;
   issuedPartiesExist: IssuedPartiesCheck;
+  /** ends a grant with everything issued under it, JWT access tokens included */
+  revokeGrant: GrantRevoker;
 }
 
 export function createOpaqueTokenKind({
@@ -34,6 +37,7 @@ export function createOpaqueTokenKind({
   artifacts,
   provider,
   issuedPartiesExist,
+  revokeGrant,
 }: OpaqueTokenDeps): TokenKind<OpaqueTokenInstance> {
   /** Grant-bound opaque tokens are only as alive as their grant (as oidc-provider checks). */
   async function grantIsAlive(token: OpaqueTokenInstance): Promise<boolean> {
@@ -82,9 +86,10 @@ export function createOpaqueTokenKind({
 
     async revoke(token) {
       await token.destroy();
-      // A refresh or grant-bound access token takes its whole grant with it, as in oidc-provider.
+      // A refresh token takes its whole grant with it (RFC 7009 §2.1), JWT access tokens included;
+      // a grant-bound opaque access token does too, as in oidc-provider.
       if (token.grantId && (token.kind === 'RefreshToken' || token.kind === 'AccessToken')) {
-        await artifacts.revokeByGrantId(token.grantId);
+        await revokeGrant(token.grantId);
       }
     },
   };
