@@ -61,7 +61,7 @@ describe('code flow with PKCE in the browser', { timeout: 90_000 }, () => {
 
     const page = await browser.newPage();
     await openAuthorization(page, started.url);
-    expect(page.url()).toMatch(new RegExp(`^${server.url}/interaction/[^/]+$`));
+    expect(page.url()).toMatch(new RegExp(`^${server.url}/interaction/[^/?]+\\?client_id=${client.clientId}$`));
     expect(await page.locator('p.lead').innerText()).toBe('to continue to Acme Photos');
     await expectGoodPage(page);
     await screenshot(page, 'login');

@@ -159,7 +159,7 @@ describe('sign-in errors in the browser', { timeout: 90_000 }, () => {
     expect((refused as oidc.AuthorizationResponseError).error).toBe('access_denied');
   });
 
-  it('a finished sign-in cannot be used again: the browser's Back leads to "start again"', async () => {
+  it('a finished sign-in cannot be used again: Back (or reloading the page) leads to "start again"', async () => {
     const client = await makeApp(server.services, app, { skipConsent: true });
     const person = await makePerson(server.services);
     const { page } = await atLogin(server, client);
@@ -169,6 +169,9 @@ describe('sign-in errors in the browser', { timeout: 90_000 }, () => {
     // Chromium may show the form again from its history; sending it meets the finished interaction.
     if ((await heading(page)) === 'Sign in') await submitLogin(page, person.username, person.password);
     expect(await heading(page)).toBe('This sign-in has expired');
+    // Back (or a reload) asks for the page again by its address alone: that address must be
+    // enough to offer the way back to the application.
+    expect(await page.getByRole('link', { name: 'Start again' }).getAttribute('href')).toBe(APP_HOME);
     await expectGoodPage(page);
   });
 });
