@@ -1,6 +1,7 @@
 import * as oidc from 'openid-client';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from '../../support/process.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { makePerson } from '../../support/sign-in.ts';
 import { useBrowser } from '../support/browser.ts';
@@ -179,7 +180,7 @@ describe('sign-in errors in the browser', { timeout: 90_000 }, () => {
 describe('an expired sign-in in the browser', { timeout: 90_000 }, () => {
   let shortLived: TestServer;
   beforeAll(async () => {
-    shortLived = await startTestServer({ env: { INTERACTION_TTL_SECONDS: '2' } });
+    shortLived = await startTestServer({ env: { INTERACTION_TTL_SECONDS: '3' } });
   });
   afterAll(() => shortLived?.close());
 
@@ -188,7 +189,8 @@ describe('an expired sign-in in the browser', { timeout: 90_000 }, () => {
     const person = await makePerson(shortLived.services);
     const { page } = await atLogin(shortLived, client);
     const home = await serveAppHome(page);
-    await new Promise((resolve) => setTimeout(resolve, 2500));
+    // The browser drops the _interaction cookie when its max-age (the interaction's lifetime) ends.
+    await waitFor(async () => !(await page.context().cookies()).some((c) => c.name === '_interaction'), 'the sign-in to expire');
     await submitLogin(page, person.username, person.password);
     expect(await heading(page)).toBe('This sign-in has expired');
     await expectGoodPage(page);
