@@ -8,6 +8,7 @@ import type { ApplicationService } from '../domain/applications/application.serv
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { JwtSigner } from '../oidc/jwt-signer.ts';
+import type { LogoutWithoutSession } from '../oidc/logout-without-session.ts';
 import { finishProtocolAnswers } from '../oidc/protocol-answers.ts';
 import type { ProtocolPages } from '../oidc/protocol-pages.ts';
 import type { ProviderSlot } from '../oidc/provider-slot.ts';
@@ -20,6 +21,7 @@ import type { TokenInspector } from '../oidc/token-inspector.ts';
 import type { ClientAuthThrottle } from './client-auth-throttle.ts';
 import { errorBoundary } from './middleware/error-boundary.ts';
 import { libraryPageHeaders } from './middleware/library-pages.ts';
+import { logoutWithoutSession } from './middleware/logout-without-session.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { serveOnlyServedRoutes } from './middleware/served-routes.ts';
@@ -54,6 +56,8 @@ export interface AppDeps {
   signIn?: Omit<InteractionRouteDeps, 'branding' | 'bodyLimitBytes'>;
   /** the pages oidc-provider renders (protocol-pages.tsx), for its 503 answers too */
   pages?: ProtocolPages;
+  /** answers a logout with nobody signed in without oidc-provider, which would store a Session */
+  logoutWithoutSession?: LogoutWithoutSession;
 }
 
 /**
@@ -119,6 +123,7 @@ export function createApp(deps: AppDeps): Koa {
   app.use(router.allowedMethods({ throw: false }));
   app.use(finishProtocolAnswers(deps.issuer, { onUnavailable, ...(deps.pages ? { pages: deps.pages } : {}) }));
   app.use(serveOnlyServedRoutes());
+  if (deps.logoutWithoutSession && deps.pages) app.use(logoutWithoutSession({ logout: deps.logoutWithoutSession, pages: deps.pages }));
   app.use(libraryPageHeaders([OIDC_ROUTES.authorization, OIDC_ROUTES.end_session]));
   app.use(deps.provider.middleware);
   return app;
