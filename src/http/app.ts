@@ -75,7 +75,9 @@ export function createApp(deps: AppDeps): Koa {
   app.keys = deps.cookieKeys;
   app.silent = true; // errors are logged by the boundary, with the request id
 
-  const router = new Router();
+  // Paths as written, case and trailing slash included: the throttle and the checks in front of the
+  // router match exact paths, so no other spelling may reach a route past them (surface.ts).
+  const router = new Router({ sensitive: true, strict: true });
   registerHealthRoutes(router, { checks: deps.readiness, isShuttingDown: deps.isShuttingDown });
   registerPageAssets(router, { branding: deps.branding });
   if (deps.signIn) registerInteractionRoutes(router, { ...deps.signIn, branding: deps.branding, bodyLimitBytes: deps.bodyLimitBytes });
