@@ -15,7 +15,8 @@ import { OIDC_ROUTES } from '../../oidc/routes.ts';
  */
 export function logoutWithoutSession(deps: { logout: LogoutWithoutSession; pages: ProtocolPages }) {
   return async function logoutWithoutSessionMiddleware(ctx: Context, next: Next): Promise<void> {
-    if (ctx.path !== OIDC_ROUTES.end_session || (ctx.method !== 'GET' && ctx.method !== 'POST')) return next();
+    // HEAD as GET (Koa's router answers it with the GET route: oidc-provider's too)
+    if (ctx.path !== OIDC_ROUTES.end_session || !['GET', 'HEAD', 'POST'].includes(ctx.method)) return next();
     if (await deps.logout.hasSignedInSession(ctx)) return next();
     ctx.set('Cache-Control', 'no-store');
     let raw: Readonly<Record<string, string | readonly string[] | undefined>> = ctx.query;

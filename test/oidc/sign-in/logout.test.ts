@@ -139,6 +139,9 @@ describe('RP-initiated logout', () => {
       const posted = await browse(server.url, new CookieJar(), '/oauth/logout', Object.fromEntries(query));
       expect(posted.status).toBe(303);
       expect(posted.location).toBe(`${POST_LOGOUT}?state=s+t%261`);
+      // and by HEAD, which the router answers as GET
+      const head = await fetch(`${server.url}/oauth/logout?${query}`, { method: 'HEAD', redirect: 'manual' });
+      expect(head.status).toBe(303);
       expect(await countRows()).toBe(before);
     });
 
@@ -186,7 +189,14 @@ describe('RP-initiated logout', () => {
     it('without a registered redirect, ends on the signed-out page; a forged session cookie changes nothing', async () => {
       const before = await countRows();
       const jar = new CookieJar();
-      jar.take(new Response(null, { headers: [['set-cookie', '_session=forged; path=/'], ['set-cookie', '_session.sig=forged; path=/']] }));
+      jar.take(
+        new Response(null, {
+          headers: [
+            ['set-cookie', '_session=forged; path=/'],
+            ['set-cookie', '_session.sig=forged; path=/'],
+          ],
+        }),
+      );
       const answer = await browse(server.url, jar, '/oauth/logout');
       expect(answer.status).toBe(303);
       expect(answer.location).toBe(`${server.url}/oauth/logout/success`);
