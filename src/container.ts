@@ -278,6 +278,7 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
       adminSurface,
       branding: config.branding,
       pages,
+      authorizationRequestsPerIpPerMinute: config.signIn.authorizationRequestsPerIpPerMinute,
       logoutWithoutSession: createLogoutWithoutSession(() => provider.current, `${config.issuer}${OIDC_ROUTES.end_session}/success`),
       signIn: {
         interactions: createInteractions(() => provider.current),

@@ -19,6 +19,7 @@ import { tokenEndpoint } from '../oidc/token-endpoint.ts';
 import { createTokenFastPath } from '../oidc/token-fast-path.ts';
 import type { TokenInspector } from '../oidc/token-inspector.ts';
 import type { ClientAuthThrottle } from './client-auth-throttle.ts';
+import { limitAuthorizationRequests } from './middleware/authorization-rate.tsx';
 import { errorBoundary } from './middleware/error-boundary.ts';
 import { libraryPageHeaders } from './middleware/library-pages.ts';
 import { logoutWithoutSession } from './middleware/logout-without-session.ts';
@@ -56,6 +57,8 @@ export interface AppDeps {
   signIn?: Omit<InteractionRouteDeps, 'branding' | 'bodyLimitBytes'>;
   /** the pages oidc-provider renders (protocol-pages.tsx), for its 503 answers too */
   pages?: ProtocolPages;
+  /** authorization requests per client address per minute (middleware/authorization-rate.tsx); 0: no limit */
+  authorizationRequestsPerIpPerMinute?: number;
   /** answers a logout with nobody signed in without oidc-provider, which would store a Session */
   logoutWithoutSession?: LogoutWithoutSession;
 }
@@ -125,6 +128,9 @@ export function createApp(deps: AppDeps): Koa {
   app.use(router.allowedMethods({ throw: false }));
   app.use(finishProtocolAnswers(deps.issuer, { onUnavailable, ...(deps.pages ? { pages: deps.pages } : {}) }));
   app.use(serveOnlyServedRoutes());
+  if (deps.authorizationRequestsPerIpPerMinute) {
+    app.use(limitAuthorizationRequests({ perMinute: deps.authorizationRequestsPerIpPerMinute, branding: deps.branding }));
+  }
   if (deps.logoutWithoutSession && deps.pages) app.use(logoutWithoutSession({ logout: deps.logoutWithoutSession, pages: deps.pages }));
   app.use(libraryPageHeaders([OIDC_ROUTES.authorization, OIDC_ROUTES.end_session]));
   app.use(deps.provider.middleware);
