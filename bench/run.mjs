@@ -12,6 +12,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { ensureBuilt } from '../scripts/ensure-built.mjs';
 import { findPgBin, startCluster } from '../scripts/pg-cluster.mjs';
+import { runFlow } from './flow.mjs';
 import { loadGenerator, runLoad } from './load.mjs';
 import { sampleMemory } from './process-stats.mjs';
 import { checkBars, formatReport } from './report.mjs';
@@ -160,9 +161,13 @@ try {
       try {
         const job = { target, row, server, rounds: [] };
         job.prepare = async () => {
-          const prepared = scenario.prepare ? await scenario.prepare(server, { poolSize: options.poolSize }) : {};
-          const request = { method: 'GET', ...scenario.request(server, prepared) };
-          job.load = { baseUrl: server.url, request, connections: options.connections };
+          const prepared = scenario.prepare
+            ? await scenario.prepare(server, { poolSize: options.poolSize, connections: options.connections })
+            : {};
+          // A conversation (flow.mjs) runs here; a repeated request goes to the load generator.
+          job.load = scenario.step
+            ? { step: scenario.step(server, prepared), connections: options.connections }
+            : { baseUrl: server.url, request: { method: 'GET', ...scenario.request(server, prepared) }, connections: options.connections };
           if (scenario.flood) {
             // Half the connections legitimate, half flooding; the rate alone uses the same half.
             const half = Math.max(1, options.connections >> 1);
@@ -184,14 +189,15 @@ try {
         try {
           // A scenario that uses up what it prepared (revocation) gets a fresh pool each round.
           if (scenario.preparePerRound && round > 0) await job.prepare();
-          if (options.warmupSeconds > 0) await runLoad(options.load, { ...job.load, seconds: options.warmupSeconds });
+          if (options.warmupSeconds > 0) await measure(job.load, options.warmupSeconds);
           if (job.flood) {
             job.rounds.push(await measureBesideFlood(job));
             continue;
           }
           const memory = sampleMemory(job.server.pid);
-          const result = await runLoad(options.load, { ...job.load, seconds: options.seconds });
+          const result = await measure(job.load, options.seconds);
           const { peakProcessBytes } = memory.stop();
+          if (result.firstFailure) progress(`  ${job.target.id.padEnd(18)} failed step: ${result.firstFailure}`);
           job.rounds.push({ ...result, peakProcessBytes });
         } catch (err) {
           job.row.failed = err.message.split('\n')[0];
@@ -238,6 +244,11 @@ try {
   }
 } finally {
   await cleanUp();
+}
+
+/** One measurement: a conversation's steps run here (flow.mjs), a repeated request by the load generator. */
+function measure(load, seconds) {
+  return load.step ? runFlow({ ...load, seconds }) : runLoad(options.load, { ...load, seconds });
 }
 
 /**

@@ -7,6 +7,9 @@
 // of a figure (the bare library answers 400 to JWT introspection and revocation).
 
 import { randomBytes } from 'node:crypto';
+// The scripted browser of the protocol tests (Node >= 22.18 runs it as it is: `npm run bench` uses
+// the pinned Node 24): the benchmark signs people in exactly as those tests do.
+import { exchangeCode, pkce, signIn } from '../test/support/sign-in.ts';
 
 const FORM = 'application/x-www-form-urlencoded';
 const form = (fields) => new URLSearchParams(fields).toString();
@@ -73,6 +76,33 @@ const FLOOD_UNSUPPORTED = { baseline: 'a flood is measured against the same serv
 
 /** Issue 10: the admin API has no counterpart in the bare library; its bar is the library's client-credentials rate. */
 const ADMIN_API_UNSUPPORTED = { baseline: 'oidc-provider has no admin API (the bar compares with its client-credentials rate)' };
+
+/** Issue 11: the bare library has no accounts, login or consent pages to compare with. */
+const PEOPLE_UNSUPPORTED = { baseline: 'oidc-provider alone has no accounts, login or consent pages' };
+
+/**
+ * One person signs in to the benchmark's web client for the JWT API and the client exchanges the
+ * code: the tokens. Each call takes the next of the people targets.mjs seeded, whose first sign-in
+ * this is (so the consent page is shown and answered).
+ */
+async function signInOnce(s, { expectConsent }) {
+  const { verifier, challenge } = pkce();
+  const client = { clientId: s.webClient.id, clientSecret: s.webClient.secret, redirectUri: s.webClient.redirectUri };
+  const person = s.people.next();
+  const signed = await signIn(
+    s.url,
+    { clientId: client.clientId, redirectUri: client.redirectUri, codeChallenge: challenge, resource: s.apis.jwt, scope: 'openid read' },
+    person,
+  );
+  const expected = expectConsent ? 'login,consent' : 'login';
+  if (signed.saw.join(',') !== expected) throw new Error(`sign-in of ${person.username} showed ${signed.saw.join(',')}, not ${expected}`);
+  if (!signed.callback.searchParams.has('code')) throw new Error(`no code: ${signed.callback}`);
+  const tokens = await exchangeCode(s.url, client, signed.callback, verifier);
+  if (tokens.status !== 200 || typeof tokens.body.refresh_token !== 'string') {
+    throw new Error(`code exchange: ${tokens.status} ${JSON.stringify(tokens.body)}`);
+  }
+  return tokens.body;
+}
 
 export const SCENARIOS = [
   {
@@ -176,6 +206,41 @@ export const SCENARIOS = [
       headers: { authorization: `Token ${s.apiToken}` },
       paths: Array.from({ length: 20 }, (_, i) => `/api/v1/applications?page=${i * 10 + 1}&page_size=50`),
     }),
+  },
+  // Issue 11: people. A whole sign-in as a browser does it, scripted over HTTP (flow.mjs): the
+  // authorization request with PKCE, the login page and form, the consent page and form, the
+  // redirect back with the code, and the client's token request. Each sign-in is another person's
+  // first (a fresh cookie jar, a user who has not consented yet), so every step is taken each time:
+  // the password check (argon2id at the configured cost) is most of it, by design.
+  {
+    id: 'code-flow',
+    label: 'sign-in round trip: authorize, login, consent, code, token (code + PKCE)',
+    unsupported: PEOPLE_UNSUPPORTED,
+    step: (s) => async () => {
+      await signInOnce(s, { expectConsent: true });
+    },
+  },
+  // A client refreshing, each worker down its own rotation chain: every request presents the
+  // refresh token the previous answer returned and receives a new one and a JWT access token.
+  {
+    id: 'refresh',
+    label: 'refresh token rotation (a new refresh token and JWT access token each time)',
+    unsupported: PEOPLE_UNSUPPORTED,
+    prepare: async (s, { connections }) => {
+      const chains = [];
+      for (let i = 0; i < connections; i++) chains.push((await signInOnce(s, { expectConsent: true })).refresh_token);
+      return { chains };
+    },
+    step: (s, p) => async (worker) => {
+      const res = await fetch(`${s.url}/oauth/token`, {
+        method: 'POST',
+        headers: { authorization: basic(s.webClient), 'content-type': FORM },
+        body: form({ grant_type: 'refresh_token', refresh_token: p.chains[worker] }),
+      });
+      const body = await res.json();
+      if (res.status !== 200 || typeof body.refresh_token !== 'string') throw new Error(`refresh: ${res.status} ${JSON.stringify(body)}`);
+      p.chains[worker] = body.refresh_token;
+    },
   },
   { id: 'jwks', label: 'JWKS', request: () => ({ path: '/.well-known/jwks.json', method: 'GET' }) },
   { id: 'discovery', label: 'discovery document', request: () => ({ path: '/.well-known/openid-configuration', method: 'GET' }) },

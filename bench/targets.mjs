@@ -100,8 +100,8 @@ function waitForLine(child, output) {
   });
 }
 
-function cli(args, env) {
-  const result = spawnSync(BIN, args, { env, encoding: 'utf8' });
+function cli(args, env, input) {
+  const result = spawnSync(BIN, args, { env, encoding: 'utf8', ...(input === undefined ? {} : { input }) });
   if (result.status !== 0) throw new Error(`gatehouse ${args.join(' ')} failed (${result.status}): ${result.stderr}`);
   return result.stdout;
 }
@@ -134,7 +134,49 @@ function seed(env, runId) {
       env,
     ),
   );
-  return { apis, client: { id: client.client_id, secret: client.client_secret } };
+  // Issue 11: a web application people sign in to (code + PKCE, refresh tokens, the JWT API), and
+  // one person made through the CLI: BULK_ROWS more share their password hash (seedBulk).
+  const redirectUri = 'https://app.bench.test/callback';
+  const web = JSON.parse(
+    cli(
+      [
+        'clients',
+        'create',
+        '--name',
+        `bench-web-${runId}`,
+        '--grant-types',
+        'authorization_code,refresh_token',
+        '--redirect-uris',
+        redirectUri,
+        '--api',
+        apis.jwt,
+        '--json',
+      ],
+      env,
+    ),
+  );
+  cli(['users', 'create', '--username', BENCH_PERSON, '--password-stdin'], env, `${BENCH_PASSWORD}\n`);
+  return {
+    apis,
+    client: { id: client.client_id, secret: client.client_secret },
+    webClient: { id: web.client_id, secret: web.client_secret, redirectUri },
+  };
+}
+
+/** The person seeded through the CLI, whose password hash the bulk users share. */
+const BENCH_PERSON = 'bench-person';
+const BENCH_PASSWORD = randomBytes(18).toString('base64url');
+
+/** The bulk users in turn, each signing in for the first time (the sign-in scenarios take one each). */
+function bulkPeople() {
+  let next = 0;
+  return {
+    next() {
+      if (next >= BULK_ROWS) throw new Error(`all ${BULK_ROWS} bench people have signed in once: a longer run needs more of them`);
+      next += 1;
+      return { username: `bulk-user-${next}`, password: BENCH_PASSWORD };
+    },
+  };
 }
 
 /** Users and applications in the database the admin API's list scenario pages through. */
@@ -152,6 +194,8 @@ async function seedBulk(where) {
     `INSERT INTO applications (id, client_id, name, client_type, grant_types, redirect_uris, skip_authorization, is_active, owner_user_id, created_at, updated_at)
      SELECT 'app_bulk' || i, 'bulkclient' || i, 'bulk application ' || i, 'confidential', ARRAY['client_credentials'], ARRAY[]::text[],
             false, true, 'usr_bulk' || i, now() - (i || ' seconds')::interval, now() FROM generate_series(1, ${BULK_ROWS}) AS i`,
+    // the sign-in scenarios' people: the CLI-made person's argon2id hash, so each can sign in
+    `UPDATE users SET password_hash = (SELECT password_hash FROM users WHERE username = '${BENCH_PERSON}') WHERE id LIKE 'usr_bulk%'`,
   ];
   if (where.kind === 'postgres') {
     const { default: pg } = await import('pg');
@@ -196,6 +240,8 @@ async function startGatehouse(target, workDir, database) {
     // throttle cannot block (made-up client ids from many addresses): the worst case.
     CLIENT_AUTH_MAX_FAILURES_PER_CLIENT_PER_MINUTE: '0',
     CLIENT_AUTH_MAX_FAILURES_PER_IP_PER_MINUTE: '0',
+    // The sign-in scenarios start every sign-in from the load generator's one address.
+    AUTHORIZATION_REQUESTS_PER_IP_PER_MINUTE: '0',
   };
   const logFile = join(workDir, `${target.id}.log`);
   const runId = randomBytes(4).toString('hex');
@@ -227,6 +273,7 @@ async function startGatehouse(target, workDir, database) {
     readyMs,
     firstReadyMs,
     ...seeded,
+    people: bulkPeople(),
     apiToken,
     async stop() {
       await stopChild(child);

@@ -50,8 +50,10 @@ import type { DerivedKeys } from './lib/secrets.ts';
 import { createGrantRevoker } from './oidc/grant-revocation.ts';
 import { createInteractions } from './oidc/interactions.ts';
 import { createJwtSigner } from './oidc/jwt-signer.ts';
+import { createLogoutWithoutSession } from './oidc/logout-without-session.ts';
 import { buildProvider, type ProviderDeps } from './oidc/provider.ts';
 import { createProviderSlot, type ProviderSlot } from './oidc/provider-slot.ts';
+import { OIDC_ROUTES } from './oidc/routes.ts';
 import { SERVED_GRANT_TYPES } from './oidc/surface.ts';
 import { createTokenClaims } from './oidc/token-claims.ts';
 import { createTokenInspector } from './oidc/token-inspector.ts';
@@ -276,6 +278,8 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
       adminSurface,
       branding: config.branding,
       pages,
+      authorizationRequestsPerIpPerMinute: config.signIn.authorizationRequestsPerIpPerMinute,
+      logoutWithoutSession: createLogoutWithoutSession(() => provider.current, `${config.issuer}${OIDC_ROUTES.end_session}/success`),
       signIn: {
         interactions: createInteractions(() => provider.current),
         users,

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { GrantType } from '../domain/applications/application.schema.ts';
 import { type ApiWire, CreateApiWire } from '../http/admin/apis.routes.ts';
 import {
   type ApplicationWire,
@@ -86,6 +87,9 @@ function clientCreateBody(v: FlagValues) {
   if (scopes && apis.length === 0) throw new UsageError('--scopes needs at least one --api');
   if (v.introspect && apis.length === 0) throw new UsageError('--introspect needs at least one --api: the right is given per API');
   const grantTypes = [...new Set(list(v['grant-types']) ?? ['client_credentials'])];
+  const unknown = grantTypes.find((g) => !GrantType.safeParse(g).success);
+  if (unknown)
+    throw new UsageError(`--grant-types: "${unknown}" is not a grant type; this server serves: ${SERVED_GRANT_TYPES.join(', ')}`);
   const unserved = grantTypes.find((g) => !(SERVED_GRANT_TYPES as readonly string[]).includes(g));
   if (unserved) throw new UsageError(`this server does not serve the ${unserved} grant; it serves: ${SERVED_GRANT_TYPES.join(', ')}`);
   // The AWX field holds one grant; refresh_token rides along with the grant that issues refresh tokens.

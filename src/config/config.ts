@@ -43,6 +43,8 @@ export interface Config {
 /** Lifetimes of what signing in leaves behind, in seconds. */
 export interface SignInConfig {
   interactionTtlSeconds: number;
+  /** authorization requests per client address per minute and instance; 0: no limit */
+  authorizationRequestsPerIpPerMinute: number;
   sessionTtlSeconds: number;
   refreshTokenTtlSeconds: number;
 }
@@ -226,6 +228,7 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
     defaultApplicationForNewUsers: env.DEFAULT_APPLICATION_FOR_NEW_USERS,
     signIn: Object.freeze({
       interactionTtlSeconds: env.INTERACTION_TTL_SECONDS,
+      authorizationRequestsPerIpPerMinute: env.AUTHORIZATION_REQUESTS_PER_IP_PER_MINUTE,
       sessionTtlSeconds: env.SESSION_TTL_SECONDS,
       refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
     }),

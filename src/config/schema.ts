@@ -190,6 +190,15 @@ export const EnvSchema = z.object({
     .describe(
       'How long a person has to finish signing in (the login and consent pages of one authorization request); after it the pages say the sign-in expired and offer to start again.',
     ),
+  AUTHORIZATION_REQUESTS_PER_IP_PER_MINUTE: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .default(120)
+    .describe(
+      'Authorization requests (`/oauth/authorize`) answered per client IP (an IPv6 /64; see TRUST_PROXY) per minute, counted by each instance in memory; past it the browser gets a "too many requests" page (429) with Retry-After. A valid authorization request stores the state of its sign-in, the one write an anonymous browser can cause: this bounds it. `0` turns the limit off.',
+    ),
   SESSION_TTL_SECONDS: z.coerce
     .number()
     .int()

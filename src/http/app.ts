@@ -8,6 +8,7 @@ import type { ApplicationService } from '../domain/applications/application.serv
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { JwtSigner } from '../oidc/jwt-signer.ts';
+import type { LogoutWithoutSession } from '../oidc/logout-without-session.ts';
 import { finishProtocolAnswers } from '../oidc/protocol-answers.ts';
 import type { ProtocolPages } from '../oidc/protocol-pages.ts';
 import type { ProviderSlot } from '../oidc/provider-slot.ts';
@@ -18,8 +19,10 @@ import { tokenEndpoint } from '../oidc/token-endpoint.ts';
 import { createTokenFastPath } from '../oidc/token-fast-path.ts';
 import type { TokenInspector } from '../oidc/token-inspector.ts';
 import type { ClientAuthThrottle } from './client-auth-throttle.ts';
+import { limitAuthorizationRequests } from './middleware/authorization-rate.tsx';
 import { errorBoundary } from './middleware/error-boundary.ts';
 import { libraryPageHeaders } from './middleware/library-pages.ts';
+import { logoutWithoutSession } from './middleware/logout-without-session.ts';
 import { requestContext } from './middleware/request-context.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { serveOnlyServedRoutes } from './middleware/served-routes.ts';
@@ -54,6 +57,10 @@ export interface AppDeps {
   signIn?: Omit<InteractionRouteDeps, 'branding' | 'bodyLimitBytes'>;
   /** the pages oidc-provider renders (protocol-pages.tsx), for its 503 answers too */
   pages?: ProtocolPages;
+  /** authorization requests per client address per minute (middleware/authorization-rate.tsx); 0: no limit */
+  authorizationRequestsPerIpPerMinute?: number;
+  /** answers a logout with nobody signed in without oidc-provider, which would store a Session */
+  logoutWithoutSession?: LogoutWithoutSession;
 }
 
 /**
@@ -71,7 +78,9 @@ export function createApp(deps: AppDeps): Koa {
   app.keys = deps.cookieKeys;
   app.silent = true; // errors are logged by the boundary, with the request id
 
-  const router = new Router();
+  // Paths as written, case and trailing slash included: the throttle and the checks in front of the
+  // router match exact paths, so no other spelling may reach a route past them (surface.ts).
+  const router = new Router({ sensitive: true, strict: true });
   registerHealthRoutes(router, { checks: deps.readiness, isShuttingDown: deps.isShuttingDown });
   registerPageAssets(router, { branding: deps.branding });
   if (deps.signIn) registerInteractionRoutes(router, { ...deps.signIn, branding: deps.branding, bodyLimitBytes: deps.bodyLimitBytes });
@@ -119,6 +128,10 @@ export function createApp(deps: AppDeps): Koa {
   app.use(router.allowedMethods({ throw: false }));
   app.use(finishProtocolAnswers(deps.issuer, { onUnavailable, ...(deps.pages ? { pages: deps.pages } : {}) }));
   app.use(serveOnlyServedRoutes());
+  if (deps.authorizationRequestsPerIpPerMinute) {
+    app.use(limitAuthorizationRequests({ perMinute: deps.authorizationRequestsPerIpPerMinute, branding: deps.branding }));
+  }
+  if (deps.logoutWithoutSession && deps.pages) app.use(logoutWithoutSession({ logout: deps.logoutWithoutSession, pages: deps.pages }));
   app.use(libraryPageHeaders([OIDC_ROUTES.authorization, OIDC_ROUTES.end_session]));
   app.use(deps.provider.middleware);
   return app;

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import argon2 from 'argon2';
+import { describe, expect, it, vi } from 'vitest';
 import { createPasswordHasher } from './passwords.ts';
 
 const cheap = { memoryKiB: 64, iterations: 1, parallelism: 1 };
@@ -31,5 +32,26 @@ describe('passwords', () => {
 
   it('spends a verification on nothing without failing', async () => {
     await expect(createPasswordHasher(cheap).verifyNothing('whatever')).resolves.toBeUndefined();
+  });
+
+  it('computes at most the given number of hashes at once, each holding its memory cost, and queues the rest', async () => {
+    let running = 0;
+    let most = 0;
+    const spy = vi.spyOn(argon2, 'verify').mockImplementation(async () => {
+      running++;
+      most = Math.max(most, running);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      running--;
+      return true;
+    });
+    try {
+      const hasher = createPasswordHasher(cheap, 2);
+      const answers = await Promise.all(Array.from({ length: 9 }, () => hasher.verify('$argon2id$whatever', 'pw')));
+      expect(answers).toEqual(Array(9).fill(true));
+      expect(spy).toHaveBeenCalledTimes(9);
+      expect(most).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import argon2 from 'argon2';
 
 /**
@@ -29,7 +30,16 @@ export interface PasswordHasher {
   verifyNothing(password: string): Promise<void>;
 }
 
-export function createPasswordHasher(params: PasswordHashParams): PasswordHasher {
+/**
+ * At most this many hashes are computed at once, the others wait their turn. Each holds its memory
+ * cost (19 MiB by default) while it runs, and libuv's pool would otherwise run four: a burst of
+ * sign-ins costs `limit × memory` at most, and on a 2-core machine one more at once gains no
+ * throughput, only memory (measured: `npm run bench -- --scenarios code-flow`).
+ */
+export const concurrentHashesDefault = (): number => Math.max(1, Math.min(4, availableParallelism()));
+
+export function createPasswordHasher(params: PasswordHashParams, concurrent = concurrentHashesDefault()): PasswordHasher {
+  const gate = createGate(concurrent);
   const options = {
     type: argon2.argon2id,
     memoryCost: params.memoryKiB,
@@ -39,10 +49,10 @@ export function createPasswordHasher(params: PasswordHashParams): PasswordHasher
   let dummy: Promise<string> | undefined;
 
   const hasher: PasswordHasher = {
-    hash: (password) => argon2.hash(password, options),
+    hash: (password) => gate(() => argon2.hash(password, options)),
     async verify(hash, password) {
       try {
-        return await argon2.verify(hash, password);
+        return await gate(() => argon2.verify(hash, password));
       } catch {
         return false;
       }
@@ -55,9 +65,27 @@ export function createPasswordHasher(params: PasswordHashParams): PasswordHasher
       }
     },
     async verifyNothing(password) {
-      dummy ??= argon2.hash(randomBytes(16).toString('base64url'), options);
+      dummy ??= hasher.hash(randomBytes(16).toString('base64url'));
       await hasher.verify(await dummy, password);
     },
   };
   return hasher;
+}
+
+/** Runs at most `limit` of the tasks given to it at once; the rest start in arrival order. */
+function createGate(limit: number) {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async function gate<T>(task: () => Promise<T>): Promise<T> {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await task();
+    } finally {
+      // The slot passes straight to the next in line (running stays the same), or is freed.
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
 }

@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import { errors, interactionPolicy, type KoaContextWithOIDC, type Provider } from 'oidc-provider';
 import type { OidcArtifactService } from '../domain/oidc-artifacts/oidc-artifact.service.ts';
 import { grantLookup } from './adapter.ts';
+import { loadGrant } from './internals.ts';
 
 /**
  * The sign-in interactions (https://github.com/panva/node-oidc-provider/tree/main/docs#interactions):
@@ -112,7 +113,7 @@ export function createInteractions(provider: () => Provider): Interactions {
       const { Grant } = provider();
       const accountId = interaction.session?.accountId;
       if (!accountId) throw new errors.SessionNotFound('no signed-in account for this consent');
-      const existing = interaction.grantId ? await Grant.find(interaction.grantId) : undefined;
+      const existing = interaction.grantId ? await loadGrant(provider(), interaction.grantId) : undefined;
       const grant = existing ?? new Grant({ accountId, clientId: String(interaction.params.client_id) });
       const details = interaction.prompt.details as {
         missingOIDCScope?: unknown;
@@ -173,10 +174,10 @@ export function createLoadExistingGrant(deps: {
     const { Grant } = oidc.provider;
     const fromResult = (oidc.result as { consent?: { grantId?: string } } | undefined)?.consent?.grantId;
     const known = fromResult ?? oidc.session?.grantIdFor(client.clientId);
-    let grant = known ? await Grant.find(known) : undefined;
+    let grant = known ? await loadGrant(oidc.provider, known) : undefined;
     if (!grant) {
       const stored = await deps.artifacts.findByLookup('Grant', grantLookup(accountId, client.clientId));
-      if (typeof stored?.jti === 'string') grant = await Grant.find(stored.jti);
+      if (typeof stored?.jti === 'string') grant = await loadGrant(oidc.provider, stored.jti);
     }
     // A grant of another account or client never carries over (oidc-provider throws on one).
     if (grant && (grant.accountId !== accountId || grant.clientId !== client.clientId)) grant = undefined;

@@ -187,3 +187,24 @@ export function replayBodyToProvider(req: IncomingMessage, chunks: readonly Buff
     },
   });
 }
+
+/**
+ * A grant to extend at consent, as oidc-provider's own example does (example/routes/koa.js:
+ * `provider.Grant.find`, then `addOIDCScope`/`addResourceScope` and `save`). Loading a model is
+ * kept here with the other model reads. Covered by test/oidc/sign-in/code-flow.test.ts (consent
+ * remembered, first-party clients).
+ */
+export function loadGrant(provider: Provider, grantId: string): Promise<InstanceType<Provider['Grant']> | undefined> {
+  return provider.Grant.find(grantId);
+}
+
+/**
+ * The client oidc-provider resolved for the request, once it has (`ctx.oidc` is set on our own Koa
+ * context because the provider's middleware runs in it, internals' providerMiddleware; Koa's
+ * typings do not know it). Covered by test/oidc/sign-in/logout.test.ts (the form's CSP).
+ */
+export function resolvedClientOf(
+  ctx: Context,
+): { redirectUris?: readonly string[]; postLogoutRedirectUris?: readonly string[] } | undefined {
+  return (ctx as unknown as Partial<KoaContextWithOIDC>).oidc?.client;
+}

@@ -35,19 +35,16 @@ export const isServedRoute = (route: ProtocolRoute): boolean => SERVED_ROUTES.ha
 
 /**
  * The paths oidc-provider may be asked to answer: each served route, with the paths under it
- * (`/oauth/authorize/:uid`, `/oauth/logout/confirm`…), and discovery (its CORS preflight).
- * Compared the way oidc-provider's router compares them (ASCII case-insensitive, a trailing slash
- * ignored), so no spelling of a route that is not served reaches it.
+ * (`/oauth/authorize/:uid`, `/oauth/logout/confirm`…), and discovery (its CORS preflight), spelled
+ * exactly as discovery spells them. oidc-provider's router would also match other spellings
+ * (ASCII case folded, a trailing slash, doubled slashes), but everything in front of it — the
+ * client-authentication throttle, the token fast path, the per-route policies — matches the
+ * canonical path: another spelling would walk around them. No client needs one (RFC 8414 §3: the
+ * endpoints are the metadata's URLs), so they get the 404 of an unknown route.
  */
-const SERVED_PREFIXES: readonly string[] = [
-  ...[...SERVED_ROUTES].map((route) => OIDC_ROUTES[route]),
-  DISCOVERY_PATH,
-  OAUTH_DISCOVERY_PATH,
-].map((path) => path.toUpperCase());
+const SERVED_PREFIXES: readonly string[] = [...[...SERVED_ROUTES].map((route) => OIDC_ROUTES[route]), DISCOVERY_PATH, OAUTH_DISCOVERY_PATH];
 
 export function isServedPath(path: string): boolean {
-  // oidc-provider folds only ASCII letters; a path with anything else names none of our routes.
-  for (let i = 0; i < path.length; i++) if (path.charCodeAt(i) > 0x7f) return false;
-  const folded = path.toUpperCase();
-  return SERVED_PREFIXES.some((prefix) => folded === prefix || folded.startsWith(`${prefix}/`));
+  if (path.endsWith('/') || path.includes('//')) return false;
+  return SERVED_PREFIXES.some((prefix) => path === prefix || path.startsWith(`${prefix}/`));
 }

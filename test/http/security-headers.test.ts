@@ -107,7 +107,11 @@ describe('security headers', () => {
         status: 204,
       },
       'unknown route, asking for HTML': { req: { method: 'GET', path: '/no/such/page', headers: { accept: 'text/html' } }, status: 404 },
-      'route not served': { req: { method: 'GET', path: '/oauth/authorize?client_id=x', headers: { accept: 'text/html' } }, status: 404 },
+      'route not served': { req: { method: 'POST', path: '/oauth/par', headers: { accept: 'text/html' } }, status: 404 },
+      'error page of a protocol route': {
+        req: { method: 'GET', path: '/oauth/authorize?client_id=x', headers: { accept: 'text/html' } },
+        status: 400,
+      },
       'method the JWKS does not allow': { req: { method: 'DELETE', path: '/.well-known/jwks.json' }, status: 405 },
       'method HTTP does not define': { req: { method: 'PROPFIND', path: '/healthz' }, status: 501 },
       // refused by Node's HTTP parser, before Koa (http/client-error.ts)

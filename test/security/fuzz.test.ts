@@ -28,7 +28,7 @@ const PATHS = [
   '/.well-known/jwks.json',
   '/healthz',
   '/readyz',
-  // not served (issue 8 item 5): must stay a plain 404 that writes nothing
+  // browser-facing and not served ones (issue 8 item 5): an anonymous request writes nothing
   '/oauth/authorize',
   '/oauth/logout',
   '/oauth/userinfo',

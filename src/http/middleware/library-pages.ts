@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import { resolvedClientOf } from '../../oidc/internals.ts';
 import { pageContentSecurityPolicy } from '../pages/security-headers.ts';
 
 /**
@@ -25,7 +25,7 @@ export function libraryPageHeaders(paths: readonly string[]) {
     ctx.set('Content-Security-Policy', `${pageContentSecurityPolicy()}; script-src 'self'`);
     await next();
     const policy = ctx.response.get('Content-Security-Policy');
-    const client = (ctx as unknown as Partial<KoaContextWithOIDC>).oidc?.client;
+    const client = resolvedClientOf(ctx);
     if (!ctx.response.is('html') || !client || typeof policy !== 'string') return;
     const scriptSrc = policy.split(';').find((d) => d.trim().startsWith('script-src'));
     // A page Gatehouse rendered (sendPage) set its own policy, without script-src: leave it.

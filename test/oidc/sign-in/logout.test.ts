@@ -123,23 +123,87 @@ describe('RP-initiated logout', () => {
     expect(refreshed.status).toBe(400);
   });
 
-  it('a logout with no one signed in still goes back to the client, through a form its CSP lets run', async () => {
-    const client = await makeWebClient(server.services, { postLogoutRedirectUri: POST_LOGOUT });
-    const jar = new CookieJar();
-    const page = await browse(
-      server.url,
-      jar,
-      `/oauth/logout?client_id=${client.clientId}&post_logout_redirect_uri=${encodeURIComponent(POST_LOGOUT)}`,
-    );
-    expect(page.status).toBe(200);
-    // oidc-provider's auto-submitting form: its one script is allowed by hash, its target by form-action.
-    const csp = page.headers.get('content-security-policy') ?? '';
-    expect(csp).toMatch(/script-src 'self' 'sha256-[A-Za-z0-9+/=]+'/);
-    expect(csp).toContain("form-action 'self' https://app.example.test");
-    const done = await browse(server.url, jar, formAction(page.body) as string, {
-      xsrf: hiddenField(page.body, 'xsrf') as string,
-      logout: 'yes',
+  describe('with nobody signed in (nothing to end, so nothing is stored)', () => {
+    const countRows = async () => (await server.sql<{ n: number }>('SELECT count(*)::int AS n FROM oidc_artifacts'))[0]?.n;
+
+    it('goes straight back to a registered post_logout_redirect_uri with state (§3), and writes no row', async () => {
+      const client = await makeWebClient(server.services, { postLogoutRedirectUri: POST_LOGOUT });
+      const before = await countRows();
+      const query = new URLSearchParams({ client_id: client.clientId, post_logout_redirect_uri: POST_LOGOUT, state: 's t&1' });
+      const answer = await browse(server.url, new CookieJar(), `/oauth/logout?${query}`);
+      expect(answer.status).toBe(303);
+      expect(answer.location).toBe(`${POST_LOGOUT}?state=s+t%261`);
+      expect(answer.headers.get('set-cookie')).toBeNull();
+      expect(answer.headers.get('cache-control')).toBe('no-store');
+      // the same by POST (§2: the OP supports both)
+      const posted = await browse(server.url, new CookieJar(), '/oauth/logout', Object.fromEntries(query));
+      expect(posted.status).toBe(303);
+      expect(posted.location).toBe(`${POST_LOGOUT}?state=s+t%261`);
+      // and by HEAD, which the router answers as GET
+      const head = await fetch(`${server.url}/oauth/logout?${query}`, { method: 'HEAD', redirect: 'manual' });
+      expect(head.status).toBe(303);
+      expect(await countRows()).toBe(before);
     });
-    expect(done.location).toBe(POST_LOGOUT);
+
+    it('accepts the client named by a valid id_token_hint, and refuses one that does not match client_id', async () => {
+      const { client, idToken, jar } = await signedIn();
+      // Signed out first: the hint outlives the session.
+      const page = await browse(server.url, jar, `/oauth/logout?client_id=${client.clientId}`);
+      await browse(server.url, jar, formAction(page.body) as string, { xsrf: hiddenField(page.body, 'xsrf') as string, logout: 'yes' });
+
+      const hinted = new URLSearchParams({ id_token_hint: idToken, post_logout_redirect_uri: POST_LOGOUT });
+      const answer = await browse(server.url, new CookieJar(), `/oauth/logout?${hinted}`);
+      expect(answer.status).toBe(303);
+      expect(answer.location).toBe(POST_LOGOUT);
+
+      const other = await makeWebClient(server.services, { postLogoutRedirectUri: POST_LOGOUT });
+      hinted.set('client_id', other.clientId);
+      const mismatch = await browse(server.url, new CookieJar(), `/oauth/logout?${hinted}`);
+      expect(mismatch.status).toBe(400);
+      expect(mismatch.body).toContain('<html');
+      expect(mismatch.location).toBeNull();
+
+      const forged = `${idToken.slice(0, idToken.lastIndexOf('.'))}.${'A'.repeat(86)}`;
+      const bad = await browse(server.url, new CookieJar(), `/oauth/logout?${new URLSearchParams({ id_token_hint: forged })}`);
+      expect(bad.status).toBe(400);
+      expect(bad.location).toBeNull();
+    });
+
+    it('answers an unregistered post_logout_redirect_uri, an unknown client and a repeated parameter with the error page, never a redirect', async () => {
+      const client = await makeWebClient(server.services, { postLogoutRedirectUri: POST_LOGOUT });
+      const before = await countRows();
+      for (const query of [
+        `client_id=${client.clientId}&post_logout_redirect_uri=${encodeURIComponent('https://evil.example/')}`,
+        'client_id=nobody',
+        `client_id=${client.clientId}&client_id=${client.clientId}`,
+        'client_id=%00',
+      ]) {
+        const answer = await browse(server.url, new CookieJar(), `/oauth/logout?${query}`);
+        expect(answer.status, query).toBe(400);
+        expect(answer.headers.get('content-type'), query).toMatch(/^text\/html/);
+        expect(answer.location, query).toBeNull();
+      }
+      expect(await countRows()).toBe(before);
+    });
+
+    it('without a registered redirect, ends on the signed-out page; a forged session cookie changes nothing', async () => {
+      const before = await countRows();
+      const jar = new CookieJar();
+      jar.take(
+        new Response(null, {
+          headers: [
+            ['set-cookie', '_session=forged; path=/'],
+            ['set-cookie', '_session.sig=forged; path=/'],
+          ],
+        }),
+      );
+      const answer = await browse(server.url, jar, '/oauth/logout');
+      expect(answer.status).toBe(303);
+      expect(answer.location).toBe(`${server.url}/oauth/logout/success`);
+      const page = await browse(server.url, jar, answer.location as string);
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('<html');
+      expect(await countRows()).toBe(before);
+    });
   });
 });
