@@ -14,6 +14,14 @@ import { loadGrant } from './internals.ts';
 /** Where oidc-provider sends the browser for an interaction (`interactions.url`), and where its pages post. */
 export const INTERACTION_PATH = '/interaction';
 export const interactionUrl = (uid: string) => `${INTERACTION_PATH}/${encodeURIComponent(uid)}`;
+/**
+ * The page oidc-provider sends the browser to for an interaction. It names the client as well: when
+ * the interaction is gone (expired, or finished) and the browser asks for the page again by its
+ * address alone (Back, a reload), the "start again" page still knows which application to send the
+ * person back to. client_id is no secret (the authorization URL carried it); the `_interaction`
+ * cookie is scoped to the path alone.
+ */
+export const interactionPageUrl = (uid: string, clientId: string) => `${interactionUrl(uid)}?client_id=${encodeURIComponent(clientId)}`;
 
 /** What a client asks for that the person has not granted yet (the consent prompt's details). */
 export interface MissingGrant {

@@ -12,7 +12,7 @@ import { createAdapterClass } from './adapter.ts';
 import { ALLOWED_ORIGINS_METADATA, clientBasedCORS } from './cors.ts';
 import { subscribeProviderEvents } from './events.ts';
 import type { GrantRevoker } from './grant-revocation.ts';
-import { createLoadExistingGrant, interactionUrl, signInPolicy } from './interactions.ts';
+import { createLoadExistingGrant, interactionPageUrl, signInPolicy } from './interactions.ts';
 import { compareClientSecretsWith, publishUrlsFromIssuer } from './internals.ts';
 import type { ProtocolPages } from './protocol-pages.ts';
 import { resourceIndicators } from './resources.ts';
@@ -105,7 +105,10 @@ export function buildProvider(deps: ProviderDeps, keyRing: KeyRing): Provider {
     // (the only method oidc-provider 9 implements: lib/helpers/pkce.js)
     pkce: { required: () => true },
     // #interactions — the sign-in pages (http/routes/interaction.tsx) and when they are needed
-    interactions: { url: (_ctx, interaction) => interactionUrl(interaction.uid), policy: signInPolicy() },
+    interactions: {
+      url: (_ctx, interaction) => interactionPageUrl(interaction.uid, String(interaction.params.client_id)),
+      policy: signInPolicy(),
+    },
     // #loadexistinggrant — consent remembered per person and client; first-party clients skip it
     loadExistingGrant: createLoadExistingGrant({
       artifacts,
