@@ -236,7 +236,7 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
     const throttle = createClientAuthThrottle({ config: config.clientAuthThrottle, store: throttleStore });
     const passwordThrottle = createPasswordThrottle({ config: config.passwordThrottle, store: throttleStore });
     // The kinds of token introspection and revocation know, tried in order (token-inspector.ts).
-    const issuedPartiesExist = createIssuedPartiesCheck({ applications, apis });
+    const issuedPartiesExist = createIssuedPartiesCheck({ applications, apis, access });
     const inspector = createTokenInspector({
       kinds: [
         createJwtAccessTokenKind({ issuer: config.issuer, keyRing: ring.current, revocations, clock, issuedPartiesExist }),

@@ -99,12 +99,23 @@ describe('issued parties check (DESIGN.md §5)', () => {
   const check = createIssuedPartiesCheck({
     applications: { findClient: async (id: string) => (id === 'gone' ? null : ({ isActive: id !== 'off' } as never)) },
     apis: { resolve: async (id: string) => (id === ORDERS ? ({ identifier: ORDERS } as never) : null) },
+    access: {
+      effectivePermissions: async (id: string) => (id === 'usr_gone' ? null : ({ isActive: id !== 'usr_off' } as never)),
+    },
   });
 
   it('keeps a token whose client and APIs exist', async () => {
     expect(await check('app', ORDERS)).toBe(true);
     expect(await check('app', [ORDERS])).toBe(true);
     expect(await check(undefined, undefined)).toBe(true);
+    expect(await check('app', ORDERS, 'usr_here')).toBe(true);
+  });
+
+  it.each([
+    ['a deleted person', 'usr_gone'],
+    ['a deactivated person', 'usr_off'],
+  ] as const)('ends a token of %s', async (_label, person) => {
+    expect(await check('app', ORDERS, person)).toBe(false);
   });
 
   it.each([

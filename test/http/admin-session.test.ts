@@ -80,7 +80,7 @@ describe('the browser session on /api/v1', () => {
     const csrf = me.credential.csrf_token as string;
     const role = () => ({ name: uniqueName('role'), permissions: [] });
 
-    const refusals = [
+    const refusals: Array<Record<string, string>> = [
       {},
       { 'x-csrf-token': 'not-the-token' },
       { 'x-csrf-token': `${csrf.slice(0, -1)}${csrf.endsWith('A') ? 'B' : 'A'}` },
