@@ -68,7 +68,7 @@ describe('the browser session on /api/v1', () => {
     // Their permissions, no more: another user's record is out of reach (404), the list is theirs.
     const users = await api(jar, 'GET', '/api/v1/users');
     expect(users.status).toBe(200);
-    expect((users.json?.results as Array<{ id: string }>).map((u) => u.id)).toEqual([person.user.id]);
+    expect((users.json as { results: Array<{ id: string }> }).results.map((u) => u.id)).toEqual([person.user.id]);
     const other = await makePerson(server.services);
     expect((await api(jar, 'GET', `/api/v1/users/${other.user.id}`)).status).toBe(404);
   });
