@@ -25,8 +25,9 @@ export type BrowserSessionReader = (ctx: Context) => Promise<BrowserSession | nu
 export function createBrowserSessionReader(provider: () => Provider): BrowserSessionReader {
   return async function signedInSession(ctx) {
     const current = provider();
-    // No cookie, no lookup (an anonymous request costs no statement).
-    if (!ctx.cookies.get(current.cookieName('session'))) return null;
+    // No cookie, no lookup (an anonymous request costs no statement). Only its presence here:
+    // Session.get checks the signature.
+    if (!ctx.cookies.get(current.cookieName('session'), { signed: false })) return null;
     const session = await current.Session.get(ctx);
     // An unknown, expired or logged-out session reads as a new, empty one: no account.
     if (!session.accountId) return null;
