@@ -369,7 +369,7 @@ export const IDENTITY_COMMANDS: CommandSpec[] = [
   {
     group: 'users',
     name: 'deactivate',
-    summary: 'deactivate a user: no more sign-in, and their API tokens stop working at once',
+    summary: 'deactivate a user: no more sign-in, their sessions and tokens end, their API tokens stop working',
     options: { username: { type: 'string', value: 'NAME', required: true, description: 'the user' }, json: JSON_FLAG },
     async run(v, call) {
       const user = await userByName(call, v.username as string);

@@ -17,6 +17,8 @@ export interface BrowserSession {
   id: string;
   /** the signed-in user */
   accountId: string;
+  /** when they signed in (seconds since the epoch) */
+  signedInAt: number | undefined;
   expiresAt: Date | null;
 }
 
@@ -34,6 +36,7 @@ export function createBrowserSessionReader(provider: () => Provider): BrowserSes
     return {
       id: session.jti,
       accountId: session.accountId,
+      signedInAt: session.loginTs,
       expiresAt: typeof session.exp === 'number' ? new Date(session.exp * 1000) : null,
     };
   };

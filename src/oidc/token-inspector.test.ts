@@ -99,8 +99,10 @@ describe('issued parties check (DESIGN.md §5)', () => {
   const check = createIssuedPartiesCheck({
     applications: { findClient: async (id: string) => (id === 'gone' ? null : ({ isActive: id !== 'off' } as never)) },
     apis: { resolve: async (id: string) => (id === ORDERS ? ({ identifier: ORDERS } as never) : null) },
+    // usr_back was deactivated at 1000 s and is active again: only what was made after counts.
     access: {
-      effectivePermissions: async (id: string) => (id === 'usr_gone' ? null : ({ isActive: id !== 'usr_off' } as never)),
+      isSignInCurrent: async (id: string, issuedAt: number | undefined) =>
+        id === 'usr_back' ? (issuedAt ?? 0) >= 1000 : id !== 'usr_gone' && id !== 'usr_off',
     },
   });
 
@@ -109,13 +111,15 @@ describe('issued parties check (DESIGN.md §5)', () => {
     expect(await check('app', [ORDERS])).toBe(true);
     expect(await check(undefined, undefined)).toBe(true);
     expect(await check('app', ORDERS, 'usr_here')).toBe(true);
+    expect(await check('app', ORDERS, 'usr_back', 1001)).toBe(true);
   });
 
   it.each([
     ['a deleted person', 'usr_gone'],
     ['a deactivated person', 'usr_off'],
+    ['a person deactivated after it was issued', 'usr_back'],
   ] as const)('ends a token of %s', async (_label, person) => {
-    expect(await check('app', ORDERS, person)).toBe(false);
+    expect(await check('app', ORDERS, person, 999)).toBe(false);
   });
 
   it.each([

@@ -106,7 +106,7 @@ export interface HttpAuthenticatorDeps {
   /** the admin API's identifier: `${ISSUER}/api/v1`, the audience its Bearer tokens must carry */
   audience: string;
   apiTokens: Pick<ApiTokenService, 'authenticate'>;
-  access: Pick<AccessService, 'principalFor' | 'principalForApplication'>;
+  access: Pick<AccessService, 'principalFor' | 'principalForApplication' | 'isSignInCurrent'>;
   users: Pick<UserService, 'verifyPassword'>;
   applications: Pick<ApplicationService, 'findClient'>;
   inspector: Pick<TokenInspector, 'introspect'>;
@@ -210,7 +210,9 @@ export function createHttpAuthenticator(deps: HttpAuthenticatorDeps) {
     if (!browser) return undefined;
     const session = await browser.read(ctx);
     if (!session) return undefined;
-    // A deactivated or deleted user's session counts for nothing (the access service's cached answer).
+    // A deactivated or deleted user's session counts for nothing, nor one from before they were
+    // last deactivated (the access service's cached answers).
+    if (!(await deps.access.isSignInCurrent(session.accountId, session.signedInAt))) return undefined;
     const principal = await deps.access.principalFor(session.accountId);
     if (!principal) return undefined;
     const token = csrfToken(browser.csrfKey, 'session', session.id);

@@ -1,17 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemPrincipal } from '../../../src/domain/access/principal.ts';
 import { CHEAP_PASSWORDS, makeToken } from '../../support/admin-http.ts';
 import { runCli } from '../../support/cli.ts';
 import { basicAuth, makeApi, makeClient, postForm } from '../../support/fixtures.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
-import { exchangeCode, makePerson, makeWebClient, pkce, signIn } from '../../support/sign-in.ts';
+import { authorizeUrl, browse, exchangeCode, follow, makePerson, makeWebClient, pkce, signIn } from '../../support/sign-in.ts';
 
 /**
- * "A deactivated user cannot sign in and their sessions end" (issue 11, item 1), everything their
- * sign-in made, when the operator deactivates them as operators do (`gatehouse users deactivate`):
- * refresh tokens are refused (`invalid_grant`), access tokens — JWT and opaque — introspect
- * inactive to their client and to the API (DESIGN.md §5), userinfo answers 401, API tokens and the
- * browser session stop opening the admin API. The login page's refusal and the browser session at
- * the authorization endpoint are in login-protection.test.ts.
+ * "A deactivated user cannot sign in and their sessions end" (issue 11, item 1): everything their
+ * sign-ins made ends when the operator deactivates them as operators do (`gatehouse users
+ * deactivate`, the admin API's PATCH): refresh tokens are refused (`invalid_grant`), access tokens —
+ * JWT and opaque — introspect inactive to their client and to the API (DESIGN.md §5), userinfo
+ * answers 401, API tokens and the browser session stop opening the admin API. Deactivating is a
+ * cut-off: activating the person again brings back none of the sessions and tokens of before (their
+ * API tokens, which an administrator made, do come back). The login page's refusal is in
+ * login-protection.test.ts.
  */
 describe('a deactivated person', { timeout: 120_000 }, () => {
   let server: TestServer;
@@ -20,22 +23,19 @@ describe('a deactivated person', { timeout: 120_000 }, () => {
   });
   afterAll(() => server?.close());
 
-  it('loses every token and session their sign-in made, at once', async () => {
+  /** A person signed in twice (a JWT for an API, an opaque token for userinfo), with an API token; and how each fares. */
+  async function signedInEverywhere() {
     const api = await makeApi(server.services);
     const client = await makeWebClient(server.services, { apis: [{ identifier: api.identifier }] });
     const rs = await makeClient(server.services, { apis: [{ identifier: api.identifier, introspect: true }] });
     const person = await makePerson(server.services);
     const asClient = { authorization: basicAuth(client.clientId, client.clientSecret as string) };
     const asApi = { authorization: basicAuth(rs.clientId, rs.clientSecret) };
+    const request = { clientId: client.clientId, redirectUri: client.redirectUri };
 
-    // One sign-in for the API (a JWT access token), one for userinfo (an opaque one), both with refresh tokens.
     const tokensFor = async (extra: { resource?: string; scope: string }) => {
       const { verifier, challenge } = pkce();
-      const signed = await signIn(
-        server.url,
-        { clientId: client.clientId, redirectUri: client.redirectUri, codeChallenge: challenge, ...extra },
-        person,
-      );
+      const signed = await signIn(server.url, { ...request, codeChallenge: challenge, ...extra }, person);
       const tokens = await exchangeCode(server.url, client, signed.callback, verifier);
       expect(tokens.status, JSON.stringify(tokens.body)).toBe(200);
       return { access: tokens.body.access_token as string, refresh: tokens.body.refresh_token as string, jar: signed.jar };
@@ -48,35 +48,75 @@ describe('a deactivated person', { timeout: 120_000 }, () => {
 
     const introspect = async (token: string, as: Record<string, string>) =>
       (await postForm(`${server.url}/oauth/introspect`, { token }, as)).body.active;
-    const userinfo = async () =>
-      (await fetch(`${server.url}/oauth/userinfo`, { headers: { authorization: `Bearer ${forUserinfo.access}` } })).status;
     const adminApi = async (headers: Record<string, string>) => (await fetch(`${server.url}/api/v1/me`, { headers })).status;
-    const session = { cookie: forApi.jar.header('/api/v1/me') };
 
-    // Before: all alive.
-    expect(await introspect(forApi.access, asClient)).toBe(true);
-    expect(await introspect(forApi.access, asApi)).toBe(true);
-    expect(await introspect(forUserinfo.access, asClient)).toBe(true);
-    expect(await introspect(forApi.refresh, asClient)).toBe(true);
-    expect(await userinfo()).toBe(200);
-    expect(await adminApi({ authorization: `Token ${apiToken}` })).toBe(200);
-    expect(await adminApi(session)).toBe(200);
+    /** How each thing the sign-ins made fares now (refreshing last: a refresh rotates the token). */
+    async function state() {
+      const refreshed = await postForm(
+        `${server.url}/oauth/token`,
+        { grant_type: 'refresh_token', refresh_token: forUserinfo.refresh },
+        asClient,
+      );
+      if (refreshed.status === 200) forUserinfo.refresh = refreshed.body.refresh_token as string;
+      const again = await follow(server.url, forApi.jar, await browse(server.url, forApi.jar, authorizeUrl(request)));
+      return {
+        jwtToClient: await introspect(forApi.access, asClient),
+        jwtToApi: await introspect(forApi.access, asApi),
+        opaqueToClient: await introspect(forUserinfo.access, asClient),
+        refreshIntrospected: await introspect(forApi.refresh, asClient),
+        userinfo: (await fetch(`${server.url}/oauth/userinfo`, { headers: { authorization: `Bearer ${forUserinfo.access}` } })).status,
+        apiToken: await adminApi({ authorization: `Token ${apiToken}` }),
+        adminSession: await adminApi({ cookie: forApi.jar.header('/api/v1/me') }),
+        refresh: refreshed.status === 200 ? 'ok' : refreshed.body.error,
+        // signed in still: sent back to the client; not: the login page
+        browser: again.url.startsWith(client.redirectUri) ? 'signed in' : again.body.includes('name="password"') ? 'login' : again.status,
+      };
+    }
+    return { person, request, state };
+  }
 
+  const ALIVE = {
+    jwtToClient: true,
+    jwtToApi: true,
+    opaqueToClient: true,
+    refreshIntrospected: true,
+    userinfo: 200,
+    apiToken: 200,
+    adminSession: 200,
+    refresh: 'ok',
+    browser: 'signed in',
+  };
+  const ENDED = {
+    jwtToClient: false,
+    jwtToApi: false,
+    opaqueToClient: false,
+    refreshIntrospected: false,
+    userinfo: 401,
+    apiToken: 401,
+    adminSession: 401,
+    refresh: 'invalid_grant',
+    browser: 'login',
+  };
+
+  it('loses every token and session their sign-ins made, at once', async () => {
+    const { person, state } = await signedInEverywhere();
+    expect(await state()).toEqual(ALIVE);
     const deactivated = await runCli(['users', 'deactivate', '--username', person.username], server.env);
     expect(deactivated.code, deactivated.stderr).toBe(0);
+    expect(await state()).toEqual(ENDED);
+  });
 
-    // After: nothing opens anything.
-    expect(await introspect(forApi.access, asClient)).toBe(false);
-    expect(await introspect(forApi.access, asApi)).toBe(false);
-    expect(await introspect(forUserinfo.access, asClient)).toBe(false);
-    expect(await introspect(forApi.refresh, asClient)).toBe(false);
-    expect(await userinfo()).toBe(401);
-    expect(await adminApi({ authorization: `Token ${apiToken}` })).toBe(401);
-    expect(await adminApi(session)).toBe(401);
-    for (const refreshToken of [forApi.refresh, forUserinfo.refresh]) {
-      const refreshed = await postForm(`${server.url}/oauth/token`, { grant_type: 'refresh_token', refresh_token: refreshToken }, asClient);
-      expect(refreshed.status).toBe(400);
-      expect(refreshed.body.error).toBe('invalid_grant');
-    }
+  it('activated again, gets none of them back: they sign in anew', async () => {
+    const { person, request, state } = await signedInEverywhere();
+    await server.services.users.change(systemPrincipal, person.user.id, { isActive: false });
+    await server.services.users.change(systemPrincipal, person.user.id, { isActive: true });
+    // Their API tokens were made by an administrator, not by a sign-in: those work again.
+    expect(await state()).toEqual({ ...ENDED, apiToken: 200 });
+
+    // A sign-in after the cut-off (made in a later second: times are whole seconds) counts.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const fresh = await signIn(server.url, request, person);
+    expect(fresh.callback.searchParams.get('code')).toBeTruthy();
+    expect((await fetch(`${server.url}/api/v1/me`, { headers: { cookie: fresh.jar.header('/api/v1/me') } })).status).toBe(200);
   });
 });
