@@ -47,6 +47,7 @@ import { createProtocolPages } from './http/protocol-pages.tsx';
 import type { Clock } from './lib/clock.ts';
 import { createPasswordHasher } from './lib/passwords.ts';
 import type { DerivedKeys } from './lib/secrets.ts';
+import { createBrowserSessionReader } from './oidc/browser-session.ts';
 import { createGrantRevoker } from './oidc/grant-revocation.ts';
 import { createInteractions } from './oidc/interactions.ts';
 import { createJwtSigner } from './oidc/jwt-signer.ts';
@@ -237,7 +238,7 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
     const throttle = createClientAuthThrottle({ config: config.clientAuthThrottle, store: throttleStore });
     const passwordThrottle = createPasswordThrottle({ config: config.passwordThrottle, store: throttleStore });
     // The kinds of token introspection and revocation know, tried in order (token-inspector.ts).
-    const issuedPartiesExist = createIssuedPartiesCheck({ applications, apis });
+    const issuedPartiesExist = createIssuedPartiesCheck({ applications, apis, access });
     const inspector = createTokenInspector({
       kinds: [
         createJwtAccessTokenKind({ issuer: config.issuer, keyRing: ring.current, revocations, clock, issuedPartiesExist }),
@@ -253,6 +254,12 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
       applications,
       inspector,
       passwordThrottle,
+      // the sign-in page's session, a credential for the person's own browser (CSRF-checked)
+      browserSession: {
+        read: createBrowserSessionReader(() => provider.current),
+        csrfKey: keys.csrfKey,
+        origin: new URL(config.issuer).origin,
+      },
     });
     const adminSurface = createAdminSurface({
       issuer: config.issuer,

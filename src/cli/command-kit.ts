@@ -18,6 +18,7 @@ export type FlagValues = Record<string, string | boolean | string[] | undefined>
 
 export interface CommandSpec {
   group: string;
+  /** '' for a command of one word (`gatehouse create-admin`): the group is the command */
   name: string;
   summary: string;
   options: Record<string, OptionSpec>;
@@ -41,6 +42,10 @@ export interface CommandSpec {
   flagFor?: Record<string, string>;
   print(result: unknown, json: boolean): string;
 }
+
+/** How a person types the command: `users create`, or `create-admin` for a command that is its own group (name ''). */
+export const commandName = (command: Pick<CommandSpec, 'group' | 'name'>): string =>
+  command.name ? `${command.group} ${command.name}` : command.group;
 
 export class UsageError extends Error {
   constructor(message: string) {

@@ -1,3 +1,4 @@
+import { commandName } from './command-kit.ts';
 import { COMMANDS, type CommandSpec } from './commands.ts';
 
 export function rootHelp(): string {
@@ -10,7 +11,7 @@ export function rootHelp(): string {
     'Commands:',
     '  serve                   start the server',
     '  migrate [--status]      apply pending database migrations (or list them)',
-    ...groups.flatMap((g) => COMMANDS.filter((c) => c.group === g).map((c) => `  ${`${c.group} ${c.name}`.padEnd(22)}  ${c.summary}`)),
+    ...groups.flatMap((g) => COMMANDS.filter((c) => c.group === g).map((c) => `  ${commandName(c).padEnd(22)}  ${c.summary}`)),
     '',
     'Every command reads the same environment as the server (DATABASE_URL, DATA_DIR, MASTER_KEY…).',
     'On the embedded database, while a server runs, commands are carried out by that server',
@@ -37,7 +38,7 @@ export function commandHelp(command: CommandSpec): string {
     return `  ${left.padEnd(24)}  ${spec.description}${notes ? ` (${notes})` : ''}`;
   });
   return [
-    `Usage: gatehouse ${command.group} ${command.name} [options]${command.positional ? ` [${command.options[command.positional]?.value}]` : ''}`,
+    `Usage: gatehouse ${commandName(command)} [options]${command.positional ? ` [${command.options[command.positional]?.value}]` : ''}`,
     '',
     `${command.summary[0]?.toUpperCase()}${command.summary.slice(1)}.`,
     '',

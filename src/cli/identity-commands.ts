@@ -163,17 +163,58 @@ function printToken(result: unknown, asJson: boolean): string {
   ].join('\n');
 }
 
-function printUser(verb: string) {
+function printUser(verb: string, noun = 'user') {
   return (result: unknown, asJson: boolean): string => {
     const { user, password } = result as { user: UserWire; password?: string };
     if (asJson) return json(password ? { ...user, password } : user);
-    const lines = [`${verb} user ${user.username} (${user.id})`];
+    const lines = [`${verb} ${noun} ${user.username} (${user.id})`];
     if (password) lines.push(`  password: ${password}`, '', 'The password is shown only this once: hand it over now.');
     return lines.join('\n');
   };
 }
 
+/**
+ * `gatehouse create-admin`: the first superuser, as `users create --superuser` would make it (the
+ * same admin API call, `POST /users` with `is_superuser`, sent as the local operator, a superuser),
+ * with a password always. Like every command it reaches a running server through its control
+ * socket, and works on the database itself when none runs (PostgreSQL, or an embedded directory no
+ * server holds). It never changes an account that exists: a taken username is refused.
+ */
+const CREATE_ADMIN: CommandSpec = {
+  group: 'create-admin',
+  name: '',
+  summary: 'create a superuser; the password comes from a prompt, --password-stdin, or is generated and printed once',
+  options: {
+    username: { type: 'string', value: 'NAME', required: true, description: 'letters, digits and @ . + - _' },
+    email: { type: 'string', value: 'EMAIL', description: 'their email address' },
+    ...PASSWORD_FLAGS,
+    json: JSON_FLAG,
+  },
+  flagFor: USER_FLAGS,
+  check(v) {
+    userBody({ ...v, superuser: true });
+    checkPasswordFlags(v, { optional: false });
+  },
+  prepare: preparePassword,
+  async run(v, call) {
+    const password = v[PASSWORD_VALUE] as string;
+    try {
+      const user = await call<UserWire>({ method: 'POST', path: '/users', body: { ...userBody({ ...v, superuser: true }), password } });
+      return { user, ...(v[GENERATED] ? { password } : {}) };
+    } catch (err) {
+      if (!(err instanceof AppError && err.code === 'user.username_taken')) throw err;
+      throw new AppError(
+        'user.username_taken',
+        `a user named ${v.username as string} already exists; create-admin changes no existing account (its password: 'gatehouse users set-password --username ${v.username as string}')`,
+        { status: 409 },
+      );
+    }
+  },
+  print: printUser('Created', 'superuser'),
+};
+
 export const IDENTITY_COMMANDS: CommandSpec[] = [
+  CREATE_ADMIN,
   {
     group: 'tokens',
     name: 'create',
@@ -328,7 +369,7 @@ export const IDENTITY_COMMANDS: CommandSpec[] = [
   {
     group: 'users',
     name: 'deactivate',
-    summary: 'deactivate a user: no more sign-in, and their API tokens stop working at once',
+    summary: 'deactivate a user: no more sign-in, their sessions and tokens end, their API tokens stop working',
     options: { username: { type: 'string', value: 'NAME', required: true, description: 'the user' }, json: JSON_FLAG },
     async run(v, call) {
       const user = await userByName(call, v.username as string);

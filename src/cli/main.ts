@@ -9,6 +9,7 @@ import { AppError } from '../lib/app-error.ts';
 import { createLogger, type Logger } from '../lib/logger.ts';
 import { MasterKeyError } from '../server/master-key.ts';
 import { AdminApiError, withAdminApi } from './admin-client.ts';
+import { commandName } from './command-kit.ts';
 import { COMMANDS, type CommandSpec, UsageError } from './commands.ts';
 import { commandHelp, groupHelp, MIGRATE_HELP, rootHelp, SERVE_HELP } from './help.ts';
 
@@ -60,6 +61,9 @@ export async function main(argv: string[], env: Record<string, string | undefine
 
     const group = COMMANDS.filter((c) => c.group === first);
     if (group.length === 0) return fail(`unknown command '${first}'. Run 'gatehouse --help' for the list.`, 2);
+    // A command of one word (`create-admin`): everything after it is its flags.
+    const single = group.find((c) => c.name === '');
+    if (single) return await runCommand(single, argv.slice(1), config, log, out, fail);
     if (second === undefined || second === '--help' || second === '-h') {
       out(groupHelp(first));
       return second === undefined ? 2 : 0;
@@ -119,7 +123,7 @@ async function runCommand(
     const [reason, ...more] = (err as Error).message.split('\n');
     const dashHint = more.find((line) => line.includes('starting with a dash'));
     const text = dashHint ? `${reason} ${dashHint.trim()}` : (reason ?? '');
-    return fail(`${text.endsWith('.') ? text : `${text}.`} Run 'gatehouse ${command.group} ${command.name} --help'.`, 2);
+    return fail(`${text.endsWith('.') ? text : `${text}.`} Run 'gatehouse ${commandName(command)} --help'.`, 2);
   }
   if (values.help) {
     out(commandHelp(command));
@@ -136,14 +140,14 @@ async function runCommand(
   }
   for (const [flag, spec] of Object.entries(command.options)) {
     if (spec.required && (values[flag] === undefined || values[flag] === ''))
-      return fail(`--${flag} is required. Run 'gatehouse ${command.group} ${command.name} --help'.`, 2);
+      return fail(`--${flag} is required. Run 'gatehouse ${commandName(command)} --help'.`, 2);
   }
   command.check?.(values);
   await command.prepare?.(values);
   const actor = `cli:${safeUsername()}`;
   let result: unknown;
   try {
-    const session = { readOnly: command.readOnly === true, actor, label: `cli ${command.group} ${command.name}` };
+    const session = { readOnly: command.readOnly === true, actor, label: `cli ${commandName(command)}` };
     result = await withAdminApi(config, log, session, (call) => command.run(values, call));
   } catch (err) {
     // The admin API names a bad field as it calls it; say which flag sets it.

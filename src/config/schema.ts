@@ -147,7 +147,7 @@ export const EnvSchema = z.object({
     .max(10_000)
     .default(10)
     .describe(
-      'Failed password sign-ins (HTTP Basic on the admin API; the sign-in page later) allowed per presented username per PASSWORD_FAILURE_WINDOW_SECONDS, counted alike for unknown and existing accounts; past half of it failures are answered more slowly, the next one past it starts a block (429 with `Retry-After`) during which even the right password is refused, except from an address the account signed in from successfully in the last 20 days. Counted across all instances. `0` turns this limit off.',
+      'Failed password sign-ins (the sign-in page and HTTP Basic on the admin API) allowed per presented username per PASSWORD_FAILURE_WINDOW_SECONDS, counted alike for unknown and existing accounts; past half of it failures are answered more slowly, the next one past it starts a block (429 with `Retry-After`) during which even the right password is refused, except from an address the account signed in from successfully in the last 20 days. Counted across all instances. `0` turns this limit off.',
     ),
   PASSWORD_MAX_FAILURES_PER_IP: z.coerce
     .number()

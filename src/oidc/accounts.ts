@@ -30,7 +30,7 @@ export const OIDC_CLAIMS: NonNullable<Configuration['claims']> = {
 export const GRANT_ID_CLAIM = 'grant_id';
 
 export interface AccountDeps {
-  access: Pick<AccessService, 'effectivePermissions' | 'permissionsForApi'>;
+  access: Pick<AccessService, 'effectivePermissions' | 'permissionsForApi' | 'isSignInCurrent'>;
   users: Pick<UserService, 'findById'>;
 }
 
@@ -38,12 +38,16 @@ export interface AccountDeps {
  * `findAccount`: an active user by id, or undefined. Undefined for a deactivated user ends what
  * their sign-in made: their browser session no longer counts as signed in (provider.ts asks for a
  * login again), and their refresh tokens and userinfo calls are refused (oidc-provider checks the
- * account on each). The lookup is the access service's cached record: no query per token.
+ * account on each). Undefined too for what was made before the user was last deactivated (the
+ * token's `iat`, or without a token the browser session's login time): activating them again does
+ * not bring those back. The lookup is the access service's cached record: no query per token.
  */
 export function createFindAccount({ access, users }: AccountDeps) {
-  return async function findAccount(_ctx: KoaContextWithOIDC, sub: string): Promise<Account | undefined> {
-    const effective = await access.effectivePermissions(sub);
-    if (!effective?.isActive) return undefined;
+  return async function findAccount(ctx: KoaContextWithOIDC, sub: string, token?: { iat?: number }): Promise<Account | undefined> {
+    // oidc-provider passes the code or token it is honouring; without one, the account comes from the session.
+    const session = ctx.oidc?.session;
+    const madeAt = token ? token.iat : session?.accountId === sub ? session.loginTs : undefined;
+    if (!(await access.isSignInCurrent(sub, madeAt))) return undefined;
     return {
       accountId: sub,
       async claims(): Promise<AccountClaims> {

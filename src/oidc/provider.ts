@@ -42,7 +42,7 @@ export interface ProviderDeps {
   apis: ApiResourceService;
   applications: ApplicationService;
   artifacts: OidcArtifactService;
-  access: Pick<AccessService, 'effectivePermissions' | 'permissionsForApi'>;
+  access: Pick<AccessService, 'effectivePermissions' | 'permissionsForApi' | 'isSignInCurrent'>;
   users: Pick<UserService, 'findById'>;
   /** ends a grant with its tokens, JWTs included (grant-revocation.ts) */
   revokeGrant: GrantRevoker;

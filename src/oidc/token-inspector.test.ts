@@ -99,12 +99,27 @@ describe('issued parties check (DESIGN.md §5)', () => {
   const check = createIssuedPartiesCheck({
     applications: { findClient: async (id: string) => (id === 'gone' ? null : ({ isActive: id !== 'off' } as never)) },
     apis: { resolve: async (id: string) => (id === ORDERS ? ({ identifier: ORDERS } as never) : null) },
+    // usr_back was deactivated at 1000 s and is active again: only what was made after counts.
+    access: {
+      isSignInCurrent: async (id: string, issuedAt: number | undefined) =>
+        id === 'usr_back' ? (issuedAt ?? 0) >= 1000 : id !== 'usr_gone' && id !== 'usr_off',
+    },
   });
 
   it('keeps a token whose client and APIs exist', async () => {
     expect(await check('app', ORDERS)).toBe(true);
     expect(await check('app', [ORDERS])).toBe(true);
     expect(await check(undefined, undefined)).toBe(true);
+    expect(await check('app', ORDERS, 'usr_here')).toBe(true);
+    expect(await check('app', ORDERS, 'usr_back', 1001)).toBe(true);
+  });
+
+  it.each([
+    ['a deleted person', 'usr_gone'],
+    ['a deactivated person', 'usr_off'],
+    ['a person deactivated after it was issued', 'usr_back'],
+  ] as const)('ends a token of %s', async (_label, person) => {
+    expect(await check('app', ORDERS, person, 999)).toBe(false);
   });
 
   it.each([

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { Container } from '../container.ts';
 import type { Database } from '../db/database.ts';
 import { migrate } from '../db/migrator.ts';
+import { systemPrincipal } from '../domain/access/principal.ts';
+import { AppError } from '../lib/app-error.ts';
 import { MasterKeyError } from './master-key.ts';
 
 /**
@@ -57,6 +59,35 @@ export const BOOTSTRAP_STEPS: BootstrapStep[] = [
       // Gatehouse's own admin codenames (view_application, add_user…), created once, idempotently.
       const { created } = await services.permissions.ensureBuiltIn();
       if (created.length) log.info({ codenames: created }, 'created built-in permissions');
+    },
+  },
+  {
+    name: 'admin account',
+    async run({ services, config, log }) {
+      // ADMIN_USERNAME / ADMIN_PASSWORD: the first superuser, made when no user has the name and
+      // never touched again (a password changed since stays changed). Several instances starting at
+      // once on one PostgreSQL may all find the name free: the unique username lets one insert win,
+      // and the others' conflict means what they wanted is true. The password is never logged.
+      const admin = config.bootstrapAdmin;
+      if (!admin) return;
+      const { username } = admin;
+      const existing = await services.users.findByUsername(username);
+      if (existing) {
+        if (!existing.isSuperuser || !existing.isActive)
+          log.warn({ username }, 'ADMIN_USERNAME names a user that is not an active superuser; left as it is');
+        else log.info({ username }, 'ADMIN_USERNAME: the superuser exists already; left as it is');
+        return;
+      }
+      try {
+        // Its own actor (audit names where it came from); not `system`, so it gets a default
+        // application like a superuser made with `gatehouse create-admin`.
+        const principal = { ...systemPrincipal, actor: 'system:ADMIN_USERNAME' };
+        await services.users.create(principal, { username, password: admin.password, isSuperuser: true });
+        log.info({ username }, 'ADMIN_USERNAME: created the superuser');
+      } catch (err) {
+        if (!(err instanceof AppError && err.code === 'user.username_taken')) throw err;
+        log.info({ username }, 'ADMIN_USERNAME: the superuser exists already (another instance created it)');
+      }
     },
   },
   {

@@ -32,6 +32,7 @@ describe('access service: effective permissions', () => {
       username: user.username,
       isSuperuser: false,
       isActive: true,
+      deactivatedAt: null,
       roles: [],
       permissions: new Set(),
       organizations: [],
@@ -67,6 +68,20 @@ describe('access service: effective permissions', () => {
     expect(await env.access.principalFor(user.id)).toBeNull();
     expect(await env.access.effectivePermissions('usr_missing')).toBeNull();
     expect(await env.access.principalFor('usr_missing')).toBeNull();
+  });
+
+  it('deactivating is a cut-off: active again, only what was made after it counts', async () => {
+    const user = await makeUser(env);
+    const before = Math.floor(Date.now() / 1000) - 1;
+    expect(await env.access.isSignInCurrent(user.id, before)).toBe(true);
+    await env.users.deactivate(systemPrincipal, user.id);
+    await vi.waitFor(async () => expect(await env.access.isSignInCurrent(user.id, before)).toBe(false));
+    await env.users.change(systemPrincipal, user.id, { isActive: true });
+    await vi.waitFor(async () => expect((await env.access.effectivePermissions(user.id))?.isActive).toBe(true));
+    expect(await env.access.isSignInCurrent(user.id, before)).toBe(false);
+    expect(await env.access.isSignInCurrent(user.id, undefined)).toBe(false);
+    expect(await env.access.isSignInCurrent(user.id, Math.floor(Date.now() / 1000) + 1)).toBe(true);
+    expect(await env.access.isSignInCurrent('usr_missing', before)).toBe(false);
   });
 
   it('answers a cached user with no statement', async () => {

@@ -15,6 +15,8 @@ export interface EffectivePermissions {
   username: string;
   isSuperuser: boolean;
   isActive: boolean;
+  /** when the user was last deactivated: sign-ins before it made nothing that still counts (null: never) */
+  deactivatedAt: Date | null;
   /** names of the user's global roles */
   roles: string[];
   /**
@@ -88,6 +90,7 @@ export function createAccessService({ storage, store, bus, cacheSize = 10_000, m
       username: row.username,
       isSuperuser: row.isSuperuser,
       isActive: row.isActive,
+      deactivatedAt: row.deactivatedAt,
       roles: row.roles.map((r) => r.name).sort(),
       roleIds: row.roles.map((r) => r.id),
       granted,
@@ -123,6 +126,22 @@ export function createAccessService({ storage, store, bus, cacheSize = 10_000, m
     async grantedPermissions(userId: string): Promise<{ isSuperuser: boolean; permissions: ReadonlySet<string> } | null> {
       const access = await users.getOrLoad(userId, () => load(userId));
       return access && { isSuperuser: access.isSuperuser, permissions: access.granted };
+    },
+
+    /**
+     * Whether what a sign-in of this user made still counts: the user is active and the session,
+     * token or code was made (`issuedAtSeconds`: its `iat`, a session's login time) after they were
+     * last deactivated. Deactivating is a cut-off, so activating someone again does not bring back
+     * the sessions and tokens of before. Cached: no query.
+     */
+    async isSignInCurrent(userId: string, issuedAtSeconds: number | undefined): Promise<boolean> {
+      const access = await effectivePermissions(userId);
+      if (!access?.isActive) return false;
+      if (!access.deactivatedAt) return true;
+      // Made at an unknown time, by someone deactivated before: not known to be after the cut-off.
+      if (issuedAtSeconds === undefined) return false;
+      // Seconds against milliseconds: one made in the second of the deactivation counts as before it.
+      return issuedAtSeconds * 1000 >= access.deactivatedAt.getTime();
     },
 
     /**

@@ -11,6 +11,8 @@ export interface AccessRow {
   username: string;
   isActive: boolean;
   isSuperuser: boolean;
+  /** when the user was last deactivated (null: never) */
+  deactivatedAt: Date | null;
   roles: { id: string; name: string; codenames: string[] }[];
   organizations: { id: string; name: string; role: 'admin' | 'member' }[];
 }
@@ -36,6 +38,7 @@ export function createAccessStore(): AccessStore {
           username: true,
           isActive: true,
           isSuperuser: true,
+          deactivatedAt: true,
           roles: {
             select: { role: { select: { id: true, name: true, permissions: { select: { permission: { select: { codename: true } } } } } } },
           },
@@ -48,6 +51,7 @@ export function createAccessStore(): AccessStore {
         username: row.username,
         isActive: row.isActive,
         isSuperuser: row.isSuperuser,
+        deactivatedAt: row.deactivatedAt,
         roles: row.roles.map(({ role }) => ({
           id: role.id,
           name: role.name,

@@ -60,9 +60,12 @@ export function createUserService({ storage, store, audit, access, passwords, cl
   }
 
   async function mutate(principal: Principal, id: string, action: string, patch: Parameters<UserStore['update']>[2], details = {}) {
+    // Deactivating is a cut-off: what the user's sign-ins made before it (sessions, refresh and
+    // access tokens) stays dead if they are activated again (access.service.ts `isSignInCurrent`).
+    const write = patch.isActive === false ? { ...patch, deactivatedAt: clock.now() } : patch;
     try {
       return await storage.transaction(async (tx) => {
-        const user = await store.update(tx, id, patch);
+        const user = await store.update(tx, id, write);
         await audit.record(tx, { actor: principal.actor, action, targetType: 'user', targetId: id, details });
         return user;
       });
@@ -151,7 +154,10 @@ export function createUserService({ storage, store, audit, access, passwords, cl
       return mutate(principal, id, action, changes, { fields: Object.keys(changes) });
     },
 
-    /** Deactivates a user: they can no longer sign in, and their API tokens stop working at once. */
+    /**
+     * Deactivates a user: they can no longer sign in, their API tokens stop working at once, and
+     * what their sign-ins made so far (sessions, refresh and access tokens) ends for good.
+     */
     async deactivate(principal: Principal, id: string): Promise<User> {
       await target(principal, id);
       return mutate(principal, id, 'user.deactivated', { isActive: false });

@@ -20,6 +20,7 @@ export interface UserPatch {
   isActive?: boolean;
   isSuperuser?: boolean;
   lastLoginAt?: Date;
+  deactivatedAt?: Date;
 }
 
 export interface UserStore {

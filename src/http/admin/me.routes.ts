@@ -7,7 +7,8 @@ import { iso, Timestamp } from './wire.ts';
 
 /**
  * GET /me     who the caller is: identity, roles, organisations and effective permissions, with the
- *             credential's narrowing applied (a `read` token lists only `view_*` codenames)
+ *             credential's narrowing applied (a `read` token lists only `view_*` codenames); for the
+ *             browser session, the CSRF token its unsafe requests send (middleware/authenticate.ts)
  */
 export const MeWire = z.object({
   /** how audit records name the caller */
@@ -21,6 +22,8 @@ export const MeWire = z.object({
     /** the client the access token was issued to (`bearer`) */
     client_id: z.string().optional(),
     expires_at: Timestamp.optional(),
+    /** `session`: send it as `X-CSRF-Token` with every POST, PUT, PATCH and DELETE made with the session */
+    csrf_token: z.string().optional(),
   }),
   /** the user the caller acts as; null for an application acting for itself and the local operator */
   user: z.object({ id: z.string(), username: z.string(), is_superuser: z.boolean() }).nullable(),
@@ -68,6 +71,8 @@ async function describeCaller(access: Pick<AccessService, 'effectivePermissions'
       };
     case 'basic':
       return { ...base, credential: { type: 'basic' } };
+    case 'session':
+      return { ...base, credential: { type: 'session', expires_at: iso(credential.expiresAt), csrf_token: credential.csrfToken } };
     default:
       return { ...base, credential: { type: 'operator' } };
   }

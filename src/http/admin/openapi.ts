@@ -91,9 +91,16 @@ export function buildOpenApiDocument(routes: readonly AnyRoute[], { base, versio
         token: { type: 'apiKey', in: 'header', name: 'Authorization', description: '`Authorization: Token <secret>` (an API token)' },
         bearer: { type: 'http', scheme: 'bearer', description: 'a Gatehouse-issued access token' },
         basic: { type: 'http', scheme: 'basic', description: 'username and password' },
+        session: {
+          type: 'apiKey',
+          in: 'cookie',
+          name: '_session',
+          description:
+            "the browser session of Gatehouse's sign-in page, for pages of this origin. POST, PUT, PATCH and DELETE with it also need the `X-CSRF-Token` header, whose value `GET /me` answers in `credential.csrf_token` (403 `auth.csrf_failed` otherwise); a cross-origin `Origin` or `Sec-Fetch-Site` is refused.",
+        },
       },
     },
-    security: [{ token: [] }, { bearer: [] }, { basic: [] }],
+    security: [{ token: [] }, { bearer: [] }, { basic: [] }, { session: [] }],
     paths,
   });
 }

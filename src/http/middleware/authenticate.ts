@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { AccessService } from '../../domain/access/access.service.ts';
 import { narrow } from '../../domain/access/narrow.ts';
@@ -7,9 +8,11 @@ import type { ApplicationService } from '../../domain/applications/application.s
 import type { UserService } from '../../domain/users/user.service.ts';
 import { AppError } from '../../lib/app-error.ts';
 import { hasControlCharacters } from '../../lib/control-characters.ts';
+import type { BrowserSessionReader } from '../../oidc/browser-session.ts';
 import type { PolicyCaller } from '../../oidc/introspection-policy.ts';
 import type { TokenInspector } from '../../oidc/token-inspector.ts';
 import { looksLikeJwt } from '../../oidc/token-kinds/jwt-access-token.ts';
+import { CSRF_HEADER, csrfToken, isCsrfToken } from '../csrf.ts';
 import type { PasswordThrottle } from '../password-throttle.ts';
 
 /**
@@ -33,10 +36,20 @@ import type { PasswordThrottle } from '../password-throttle.ts';
  * - `Basic base64(username:password)` (RFC 7617): the user's effective permissions; failures are
  *   throttled per account and per address (password-throttle.ts), a blocked attempt answers 429
  *   and writes an audit line.
- * - the browser session from the sign-in page: not yet. TODO(sign-in): read the session cookie
- *   here (`sessionCredential` below), with a CSRF check on unsafe methods, when the login page lands.
  *
- * No `Authorization` header: no principal (the route answers 401). Bad credentials: 401 at once.
+ * Without an `Authorization` header, the **browser session** of the sign-in page (oidc-provider's
+ * signed `_session` cookie, read by oidc/browser-session.ts) authenticates a person's own browser:
+ * their effective permissions, actor `user:<id>`. A session that is unknown, expired, logged out,
+ * or whose user was deactivated or deleted is no credential at all (the route answers 401, a
+ * public route still serves). Cookies ride along with cross-site requests, so an unsafe method
+ * (anything but GET, HEAD, OPTIONS) with the session must also prove it comes from a page of this
+ * origin (OWASP CSRF cheat sheet): the `X-CSRF-Token` header must carry the token `GET /api/v1/me`
+ * gives (http/csrf.ts: an HMAC of the session's id, so it changes with each sign-in and needs no
+ * storage; a page elsewhere can neither read it nor, without CORS, send the header), and a
+ * `Sec-Fetch-Site` or `Origin` header, when the browser sends one, must name this origin. Refused:
+ * 403 `auth.csrf_failed`. An `Authorization` header always wins over the cookie.
+ *
+ * No credentials: no principal (the route answers 401). Bad credentials: 401 at once.
  * Every 401 names the schemes in `WWW-Authenticate` (RFC 9110 §11.6.1). No credential kind writes
  * to the database for a request without credentials; the only writes of a failed one are the
  * password throttle's counts.
@@ -66,6 +79,13 @@ export type Credential =
       expiresAt: Date | null;
     }
   | { kind: 'basic'; userId: string }
+  | {
+      kind: 'session';
+      userId: string;
+      expiresAt: Date | null;
+      /** what unsafe requests with this session send in `X-CSRF-Token` (shown by `GET /me`) */
+      csrfToken: string;
+    }
   | { kind: 'operator' };
 
 export interface Authenticated {
@@ -86,12 +106,14 @@ export interface HttpAuthenticatorDeps {
   /** the admin API's identifier: `${ISSUER}/api/v1`, the audience its Bearer tokens must carry */
   audience: string;
   apiTokens: Pick<ApiTokenService, 'authenticate'>;
-  access: Pick<AccessService, 'principalFor' | 'principalForApplication'>;
+  access: Pick<AccessService, 'principalFor' | 'principalForApplication' | 'isSignInCurrent'>;
   users: Pick<UserService, 'verifyPassword'>;
   applications: Pick<ApplicationService, 'findClient'>;
   inspector: Pick<TokenInspector, 'introspect'>;
   /** null: password failures are not throttled (both limits 0) */
   passwordThrottle: PasswordThrottle | null;
+  /** the sign-in page's browser session; absent: cookies authenticate nobody */
+  browserSession?: { read: BrowserSessionReader; csrfKey: KeyObject; origin: string };
 }
 
 /** The longest username a sign-in looks up; longer ones cannot exist and are refused like unknown ones. */
@@ -182,6 +204,34 @@ export function createHttpAuthenticator(deps: HttpAuthenticatorDeps) {
     return { principal, credential, readOnly };
   }
 
+  /** The browser session (see the header): undefined when there is none that counts. */
+  async function sessionCredential(ctx: Context): Promise<Authenticated | undefined> {
+    const browser = deps.browserSession;
+    if (!browser) return undefined;
+    const session = await browser.read(ctx);
+    if (!session) return undefined;
+    // A deactivated or deleted user's session counts for nothing, nor one from before they were
+    // last deactivated (the access service's cached answers).
+    if (!(await deps.access.isSignInCurrent(session.accountId, session.signedInAt))) return undefined;
+    const principal = await deps.access.principalFor(session.accountId);
+    if (!principal) return undefined;
+    const token = csrfToken(browser.csrfKey, 'session', session.id);
+    if (!SAFE_METHODS.has(ctx.method)) {
+      if (!isCsrfToken(browser.csrfKey, 'session', session.id, ctx.get(CSRF_HEADER)) || !isSameOrigin(ctx, browser.origin)) {
+        throw new AppError(
+          'auth.csrf_failed',
+          `a request that changes something with the browser session needs the ${CSRF_HEADER} header GET /api/v1/me gives, from a page of this origin`,
+          { status: 403 },
+        );
+      }
+    }
+    return {
+      principal,
+      credential: { kind: 'session', userId: session.accountId, expiresAt: session.expiresAt, csrfToken: token },
+      readOnly: false,
+    };
+  }
+
   async function basic(ctx: Context, encoded: string): Promise<Authenticated> {
     const decoded = Buffer.from(encoded, 'base64').toString('utf8');
     const colon = decoded.indexOf(':');
@@ -247,11 +297,15 @@ export function createHttpAuthenticator(deps: HttpAuthenticatorDeps) {
 export type HttpAuthenticator = ReturnType<typeof createHttpAuthenticator>;
 
 /**
- * The seam for the browser session of the sign-in page (not built yet): it will read the session
- * cookie, refuse unsafe methods without a valid CSRF token, and return the user's principal.
+ * Fetch metadata and Origin, when the browser sends them, must name this origin (the issuer's):
+ * `Sec-Fetch-Site: same-origin` (https://www.w3.org/TR/fetch-metadata/), an `Origin` equal to it
+ * (RFC 6454 §7). A client that sends neither (not a browser, or an old one) rests on the token.
  */
-async function sessionCredential(_ctx: Context): Promise<Authenticated | undefined> {
-  return undefined;
+function isSameOrigin(ctx: Context, origin: string): boolean {
+  const site = ctx.get('sec-fetch-site');
+  if (site && site !== 'same-origin') return false;
+  const from = ctx.get('origin');
+  return !from || from === origin;
 }
 
 function tooManyFailures(blockedMs: number): AppError {

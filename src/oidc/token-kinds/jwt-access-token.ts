@@ -108,7 +108,9 @@ export function createJwtAccessTokenKind({
     },
 
     async introspection(payload) {
-      if (!(await issuedPartiesExist(payload.client_id, payload.aud))) return null;
+      // A person's token names them in `sub`; a client-credentials token names its client there.
+      const person = payload.sub !== payload.client_id ? payload.sub : undefined;
+      if (!(await issuedPartiesExist(payload.client_id, payload.aud, person, payload.iat))) return null;
       const { iss, sub, aud, exp, iat, nbf, jti, client_id, scope, ...extra } = payload;
       return { ...extra, active: true, iss, sub, aud, exp, iat, nbf, jti, client_id, scope, token_type: 'Bearer' };
     },

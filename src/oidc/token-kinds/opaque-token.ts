@@ -68,7 +68,7 @@ export function createOpaqueTokenKind({
 
     async introspection(token) {
       if (!(await grantIsAlive(token))) return null;
-      if (!(await issuedPartiesExist(token.clientId, token.aud))) return null;
+      if (!(await issuedPartiesExist(token.clientId, token.aud, token.accountId, token.iat))) return null;
       return {
         ...token.extra,
         active: true,
