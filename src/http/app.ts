@@ -7,6 +7,7 @@ import type { ApiResourceService } from '../domain/api-resources/api-resource.se
 import type { ApplicationService } from '../domain/applications/application.service.ts';
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 import type { Clock } from '../lib/clock.ts';
+import { deviceAuthorizationInterval } from '../oidc/device-flow.ts';
 import type { JwtSigner } from '../oidc/jwt-signer.ts';
 import { finishProtocolAnswers } from '../oidc/protocol-answers.ts';
 import type { ProtocolPages } from '../oidc/protocol-pages.ts';
@@ -24,6 +25,7 @@ import { requestContext } from './middleware/request-context.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { serveOnlyServedRoutes } from './middleware/served-routes.ts';
 import { registerPageAssets } from './pages/index.ts';
+import { type DeviceRouteDeps, deviceRoutes } from './routes/device.tsx';
 import { type ReadinessCheck, registerHealthRoutes } from './routes/health.ts';
 import { type InteractionRouteDeps, registerInteractionRoutes } from './routes/interaction.tsx';
 import { registerProtocolRoutes } from './routes/protocol.ts';
@@ -54,6 +56,8 @@ export interface AppDeps {
   signIn?: Omit<InteractionRouteDeps, 'branding' | 'bodyLimitBytes'>;
   /** the pages oidc-provider renders (protocol-pages.tsx), for its 503 answers too */
   pages?: ProtocolPages;
+  /** the device flow's verification pages (routes/device.tsx) and polling `interval` (RFC 8628) */
+  device?: Omit<DeviceRouteDeps, 'branding'> & { pollIntervalSeconds: number };
 }
 
 /**
@@ -92,6 +96,7 @@ export function createApp(deps: AppDeps): Koa {
           })
         : null,
       checks: { applications: deps.applications, servedGrantTypes: SERVED_GRANT_TYPES },
+      pacer: deps.device?.throttle?.pacer ?? null,
     }),
   });
 
@@ -119,7 +124,12 @@ export function createApp(deps: AppDeps): Koa {
   app.use(router.allowedMethods({ throw: false }));
   app.use(finishProtocolAnswers(deps.issuer, { onUnavailable, ...(deps.pages ? { pages: deps.pages } : {}) }));
   app.use(serveOnlyServedRoutes());
-  app.use(libraryPageHeaders([OIDC_ROUTES.authorization, OIDC_ROUTES.end_session]));
+  if (deps.device) {
+    // In front of the library's device routes: they check what a person types before it does.
+    app.use(deviceRoutes({ ...deps.device, branding: deps.branding }));
+    app.use(deviceAuthorizationInterval(deps.device.pollIntervalSeconds));
+  }
+  app.use(libraryPageHeaders([OIDC_ROUTES.authorization, OIDC_ROUTES.end_session, OIDC_ROUTES.code_verification]));
   app.use(deps.provider.middleware);
   return app;
 }

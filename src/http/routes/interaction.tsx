@@ -31,6 +31,10 @@ import { clientSummary, errorPageFor } from '../protocol-pages.tsx';
  *                                   decision=deny → "access denied", with the way back to the client
  * POST /interaction/:uid/abort      Cancel on the login page: as deny
  *
+ * A device flow (RFC 8628) signs in through the same pages; its consent is the device confirm page
+ * shown before (http/device-pages.tsx), so its consent step finishes without asking again, and a
+ * refusal goes straight back to the device verification step, which tells the device.
+ *
  * oidc-provider sends the browser here (`interactions.url`) with an `_interaction` cookie naming
  * the interaction; these routes read and finish it through oidc/interactions.ts. Every form carries
  * a CSRF token bound to that interaction (csrf.ts), and every failure is a page
@@ -164,6 +168,9 @@ export function registerInteractionRoutes(router: Router, deps: InteractionRoute
     asPage(async (ctx, uid) => {
       const view = await interactions.details(ctx, uid);
       if (view.prompt === 'login') return renderLogin(ctx, view, null, view.loginHint?.slice(0, LONGEST_USERNAME) ?? '');
+      // A device flow's consent was given on the device confirm page (routes/device.tsx), which
+      // listed the same request before the person signed in: asking again would be asking twice.
+      if (view.prompt === 'consent' && view.deviceFlow) return seeOther(ctx, await interactions.finishConsent(ctx, uid));
       if (view.prompt === 'consent') return renderConsent(ctx, view);
       throw new errors.InvalidRequest(`this sign-in step (${view.prompt}) is not supported`);
     }),
@@ -252,6 +259,9 @@ export function registerInteractionRoutes(router: Router, deps: InteractionRoute
   async function denied(ctx: Context, view: InteractionView, uid: string) {
     const client = await clientOf(ctx, view);
     const returnTo = await interactions.deny(ctx, uid);
+    // A device hears the refusal only once the verification step resumes (RFC 8628 §3.5
+    // access_denied): go there at once; it shows the "denied" page (http/device-pages.tsx).
+    if (view.deviceFlow) return seeOther(ctx, returnTo);
     sendPage(
       ctx,
       <ErrorPage kind="access-denied" client={{ name: client.summary.name, homeUri: returnTo }} requestId={ctx.state.reqId} />,
