@@ -7,7 +7,7 @@ import type { ApiResourceService } from '../domain/api-resources/api-resource.se
 import type { ApplicationService } from '../domain/applications/application.service.ts';
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 import type { Clock } from '../lib/clock.ts';
-import { deviceAuthorizationInterval } from '../oidc/device-flow.ts';
+import { deviceAuthorizationEndpoint } from '../oidc/device-flow.ts';
 import type { JwtSigner } from '../oidc/jwt-signer.ts';
 import { finishProtocolAnswers } from '../oidc/protocol-answers.ts';
 import type { ProtocolPages } from '../oidc/protocol-pages.ts';
@@ -127,7 +127,7 @@ export function createApp(deps: AppDeps): Koa {
   if (deps.device) {
     // In front of the library's device routes: they check what a person types before it does.
     app.use(deviceRoutes({ ...deps.device, branding: deps.branding }));
-    app.use(deviceAuthorizationInterval(deps.device.pollIntervalSeconds));
+    app.use(deviceAuthorizationEndpoint({ applications: deps.applications, intervalSeconds: deps.device.pollIntervalSeconds }));
   }
   app.use(libraryPageHeaders([OIDC_ROUTES.authorization, OIDC_ROUTES.end_session, OIDC_ROUTES.code_verification]));
   app.use(deps.provider.middleware);

@@ -1,6 +1,10 @@
 import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
+import { errors } from 'oidc-provider';
+import type { ApplicationService } from '../domain/applications/application.service.ts';
 import { hasControlCharacters } from '../lib/control-characters.ts';
+import { authenticateClient, isClientAuthFailure, readPresentedClient } from './client-auth.ts';
+import { readProviderForm, singleValued } from './form-body.ts';
 import { OIDC_ROUTES } from './routes.ts';
 
 /**
@@ -11,12 +15,15 @@ import { OIDC_ROUTES } from './routes.ts';
  *
  * - `interval` in the device authorization response (RFC 8628 §3.2; the library sends none, which
  *   a client reads as 5 seconds) and `slow_down` for a device polling sooner than that while the
- *   request is pending (§3.5: the library never answers it): `deviceAuthorizationInterval` and
- *   `pacePolling` below, the latter called by token-endpoint.ts;
+ *   request is pending (§3.5: the library never answers it): `deviceAuthorizationEndpoint` and
+ *   `pacePolling` below, the latter called by token-endpoint.ts; `unauthorized_client` for a client
+ *   not registered for the grant, as at the token endpoint (token-endpoint-checks.ts);
  * - a user-code lookup the device pages (http/routes/device.tsx) make before the library sees a
  *   code, so that a wrong code is throttled per address (§5.1) and costs no write
  *   (`lookUpUserCode`).
  */
+
+export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
 
 /** The user-code format (`features.deviceFlow.charset` and `mask`): base-20, 8 characters, ~34.5 bits (§6.1). */
 export const USER_CODE_CHARSET = 'base-20' as const;
@@ -65,17 +72,48 @@ export async function lookUpUserCode(provider: Provider, input: string | undefin
   return { state: 'pending', clientId: code.clientId as string, userCode: formatUserCode(normalized) };
 }
 
+export interface DeviceAuthorizationDeps {
+  applications: Pick<ApplicationService, 'findClient' | 'verifySecret'>;
+  /** the polling `interval` (DEVICE_POLL_INTERVAL_SECONDS) */
+  intervalSeconds: number;
+}
+
 /**
- * RFC 8628 §3.2 `interval`: added to every successful device authorization response, so devices
- * poll at the pace `pacePolling` holds them to (the library's response has no `interval`).
+ * POST /oauth/device/code in front of oidc-provider (RFC 8628 §3.1–3.2):
+ * - a client that authenticates but is not registered for the device grant hears RFC 6749 §5.2's
+ *   `unauthorized_client` (the library, lib/actions/authorization/client.js
+ *   `checkClientGrantType`, answers `invalid_request`), checked where the library would reach that
+ *   decision: after client authentication, and only for a request its earlier checks (a repeated
+ *   parameter, a request object) would let through; every other request is the library's;
+ * - every successful answer gets `interval` (§3.2; the library sends none, which a client reads as
+ *   5 seconds), the pace `pacePolling` holds devices to.
  */
-export function deviceAuthorizationInterval(intervalSeconds: number) {
-  const path = OIDC_ROUTES.device_authorization.toLowerCase();
-  return async function deviceAuthorizationIntervalMiddleware(ctx: Context, next: Next): Promise<void> {
+export function deviceAuthorizationEndpoint(deps: DeviceAuthorizationDeps) {
+  const path = OIDC_ROUTES.device_authorization.toUpperCase();
+  return async function deviceAuthorizationMiddleware(ctx: Context, next: Next): Promise<unknown> {
+    const folded = ctx.path.toUpperCase();
+    if (ctx.method !== 'POST' || (folded !== path && folded !== `${path}/`)) return next();
+    const read = await readProviderForm(ctx);
+    const params = read ? singleValued(read.params) : null;
+    if (read && params && params.request === undefined && params.request_uri === undefined) {
+      const authenticated = await authenticateClient(deps.applications, readPresentedClient(ctx.headers.authorization, params), {
+        publicClients: true,
+      });
+      if (!isClientAuthFailure(authenticated) && !authenticated.client.grantTypes.includes(DEVICE_CODE_GRANT_TYPE as never)) {
+        read.replay();
+        const origin = ctx.get('origin');
+        ctx.vary('Origin');
+        if (origin && authenticated.client.allowedOrigins.includes(origin)) ctx.set('Access-Control-Allow-Origin', origin);
+        ctx.set('Cache-Control', 'no-store');
+        throw new errors.UnauthorizedClient('this client is not allowed to use the device authorization grant');
+      }
+    }
+    read?.replay();
     await next();
-    if (ctx.method !== 'POST' || ctx.path.toLowerCase().replace(/\/$/, '') !== path || ctx.status !== 200) return;
     const body = ctx.body as Record<string, unknown> | null;
-    if (body && typeof body === 'object' && typeof body.device_code === 'string') ctx.body = { ...body, interval: intervalSeconds };
+    if (ctx.status === 200 && body && typeof body === 'object' && typeof body.device_code === 'string') {
+      ctx.body = { ...body, interval: deps.intervalSeconds };
+    }
   };
 }
 
@@ -84,8 +122,6 @@ export interface PollPacer {
   /** Records a poll of `deviceCode`; true when the previous one was less than the interval ago. */
   tooSoon(deviceCode: string): Promise<boolean>;
 }
-
-export const DEVICE_CODE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:device_code';
 
 /**
  * RFC 8628 §3.5 `slow_down`: "the authorization request is still pending and polling should

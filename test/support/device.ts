@@ -139,3 +139,27 @@ export async function approveOnDevicePage(
   }
   return { page: hop, saw, jar };
 }
+
+/** One browser request from a chosen client IP (the server must trust X-Forwarded-For: TRUST_PROXY). */
+export async function browseFrom(base: string, jar: CookieJar, ip: string, target: string, form?: Record<string, string>): Promise<Hop> {
+  const url = new URL(target, base);
+  const headers: Record<string, string> = { accept: 'text/html', 'x-forwarded-for': ip };
+  const cookie = jar.header(url.pathname);
+  if (cookie) headers.cookie = cookie;
+  if (form) headers['content-type'] = 'application/x-www-form-urlencoded';
+  const res = await fetch(url, {
+    method: form ? 'POST' : 'GET',
+    headers,
+    redirect: 'manual',
+    ...(form ? { body: new URLSearchParams(form).toString() } : {}),
+  });
+  jar.take(res);
+  return { status: res.status, location: res.headers.get('location'), body: await res.text(), headers: res.headers };
+}
+
+/** Types `userCode` on the entry page from `ip`. */
+export async function enterCodeFrom(base: string, jar: CookieJar, ip: string, userCode: string): Promise<Hop> {
+  const page = await browseFrom(base, jar, ip, '/device');
+  const csrf = hiddenField(page.body, 'csrf') as string;
+  return browseFrom(base, jar, ip, '/device', { csrf, user_code: userCode });
+}
