@@ -72,6 +72,19 @@ export async function lookUpUserCode(provider: Provider, input: string | undefin
   return { state: 'pending', clientId: code.clientId as string, userCode: formatUserCode(normalized) };
 }
 
+/**
+ * Whether the request carries the library's browser session cookie (signed with the cookie keys
+ * the Koa app shares with it) naming a stored session. The library's device forms and its resume
+ * step are only for such a browser: for any other, its error path (lib/shared/error_handler.js
+ * `generateXsrf`, then lib/helpers/initialize_app.js `ensureSessionSave`) tries to `persist` a
+ * session never stored and fails with a 500, or would store one for an anonymous visitor.
+ */
+export async function hasStoredSession(provider: Provider, ctx: Context): Promise<boolean> {
+  const id = ctx.cookies.get(provider.cookieName('session'), { signed: true });
+  if (!id || id.length > 200 || hasControlCharacters(id)) return false;
+  return (await provider.Session.find(id)) !== undefined;
+}
+
 export interface DeviceAuthorizationDeps {
   applications: Pick<ApplicationService, 'findClient' | 'verifySecret'>;
   /** the polling `interval` (DEVICE_POLL_INTERVAL_SECONDS) */

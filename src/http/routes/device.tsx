@@ -1,7 +1,7 @@
 import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import type { BrandingConfig } from '../../config/config.ts';
-import { lookUpUserCode, type UserCodeLookup } from '../../oidc/device-flow.ts';
+import { hasStoredSession, lookUpUserCode, type UserCodeLookup } from '../../oidc/device-flow.ts';
 import { readProviderForm, singleValued } from '../../oidc/form-body.ts';
 import { CSRF_FIELD } from '../csrf.ts';
 import type { DevicePages } from '../device-pages.tsx';
@@ -16,7 +16,8 @@ import { ErrorPage, sendPage, type UserCodeError } from '../pages/index.ts';
  * GET  /device?user_code=…         `verification_uri_complete`, and the step above: oidc-provider
  *                                  takes over (its session and xsrf secret, then the confirm page)
  * POST /device (xsrf, …)           the library's own forms (confirm: Allow, Deny): to oidc-provider
- * GET  /device/:uid                the library's resume after signing in: untouched
+ * GET  /device/:uid                the library's resume after signing in, for a browser with a
+ *                                  stored session (otherwise: "this sign-in has expired")
  *
  * Everything a person types is checked here before oidc-provider sees it, for two reasons:
  * - RFC 8628 §5.1: user codes are short, so guessing is throttled per client IP
@@ -92,6 +93,17 @@ export function deviceRoutes(deps: DeviceRouteDeps) {
 
   return async function deviceRoutesMiddleware(ctx: Context, next: Next): Promise<unknown> {
     const path = ctx.path.toUpperCase();
+    if (path.startsWith(`${entryPath}/`) && path.length > entryPath.length + 1) {
+      // The library's resume after signing in: only for a browser it keeps a session for.
+      if ((ctx.method === 'GET' || ctx.method === 'HEAD') && !(await hasStoredSession(deps.provider(), ctx))) {
+        sendPage(ctx, <ErrorPage kind="expired-interaction" startAgainHref={VERIFICATION_PATH} requestId={ctx.state.reqId} />, {
+          branding,
+          status: 400,
+        });
+        return;
+      }
+      return next();
+    }
     if (path !== entryPath && path !== `${entryPath}/`) return next();
 
     if (ctx.method === 'GET' || ctx.method === 'HEAD') {
@@ -107,7 +119,9 @@ export function deviceRoutes(deps: DeviceRouteDeps) {
     const form = read ? singleValued(read.params) : null;
     if (!read || !form) return pages.sendEntryPage(ctx, { error: 'failed' });
     if (form.xsrf !== undefined) {
-      // The library's confirm form: it checks its xsrf secret; the code must still be pending.
+      // The library's confirm form: it checks its xsrf secret against the browser's session; the
+      // code must still be pending.
+      if (!(await hasStoredSession(deps.provider(), ctx))) return pages.sendEntryPage(ctx, { error: 'failed', status: 403 });
       if (!(await checked(ctx, form.user_code))) return;
       read.replay();
       return next();
