@@ -6,7 +6,7 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 /**
  * Until the sign-in work lands, the server serves the machine-to-machine surface only (token,
  * introspection, revocation, JWKS, discovery). The browser-facing routes oidc-provider would
- * otherwise answer (authorization, logout, userinfo, PAR, device authorization, code verification)
+ * otherwise answer (authorization, logout, userinfo, PAR; the device flow is served since issue 11)
  * are neither reachable nor advertised, and anonymous requests to them write nothing: before, each
  * `GET /oauth/logout` stored a 14-day Session and each authorization request of a known client an
  * Interaction (issue 8, item 5).
@@ -43,9 +43,6 @@ describe('protocol surface: only what is served is reachable and advertised', ()
       { method: 'GET', path: '/oauth/authorize/some-uid' },
       { method: 'POST', path: '/oauth/authorize', headers: form, body: authorize.toString() },
       { method: 'POST', path: '/oauth/par', headers: form, body: authorize.toString() },
-      { method: 'POST', path: '/oauth/device/code', headers: form, body: 'scope=openid' },
-      { method: 'GET', path: '/device' },
-      { method: 'POST', path: '/device', headers: form, body: 'user_code=ABCD-EFGH' },
       { method: 'GET', path: '/oauth/userinfo', headers: { authorization: 'Bearer abc' } },
       { method: 'POST', path: '/oauth/userinfo', headers: { authorization: 'Bearer abc' } },
       { method: 'GET', path: '/interaction/some-uid' },
@@ -112,7 +109,6 @@ describe('protocol surface: only what is served is reachable and advertised', ()
     for (const body of [
       'grant_type=authorization_code&code=abc&redirect_uri=https%3A%2F%2Fapp.example.test%2Fcb&code_verifier=x',
       'grant_type=refresh_token&refresh_token=abc',
-      'grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=abc',
     ]) {
       const res = await fetch(`${server.url}/oauth/token`, {
         method: 'POST',
@@ -130,7 +126,6 @@ describe('protocol surface: only what is served is reachable and advertised', ()
       'userinfo_endpoint',
       'end_session_endpoint',
       'pushed_authorization_request_endpoint',
-      'device_authorization_endpoint',
       'registration_endpoint',
       'backchannel_authentication_endpoint',
     ];

@@ -81,10 +81,17 @@ describe('device verification page', () => {
 
   it('arrives through verification_uri_complete at the confirm page, which names the client and what it asks for in words', async () => {
     const api = await makeApi(server.services, { name: 'Photo Library', scopes: ['read', 'write'] });
-    const client = await makeDeviceClient(server.services, { name: 'Living-room TV', apis: [{ identifier: api.identifier, scopes: ['read'] }] });
+    const client = await makeDeviceClient(server.services, {
+      name: 'Living-room TV',
+      apis: [{ identifier: api.identifier, scopes: ['read'] }],
+    });
     const auth = await authorizeDevice(server.url, client, { scope: 'openid profile email read', resource: api.identifier });
     const jar = new CookieJar();
-    const handing = await browse(server.url, jar, new URL(auth.verification_uri_complete).pathname + new URL(auth.verification_uri_complete).search);
+    const handing = await browse(
+      server.url,
+      jar,
+      new URL(auth.verification_uri_complete).pathname + new URL(auth.verification_uri_complete).search,
+    );
     // oidc-provider's hand-over: an auto-submitting form with its xsrf secret, allowed by the CSP's hash
     expect(handing.status).toBe(200);
     expect(handing.headers.get('content-security-policy')).toMatch(/script-src 'self' 'sha256-/);
@@ -217,7 +224,9 @@ describe('device verification page', () => {
 
     const refused = server.logs.records().filter((r) => r.audit === 'device.user_code_blocked' && r.ip === ip);
     expect(refused.length).toBe(3);
-    expect(server.logs.records().filter((r) => r.msg === 'device user-code entry blocked: too many wrong codes' && r.ip === ip)).toHaveLength(1);
+    expect(
+      server.logs.records().filter((r) => r.msg === 'device user-code entry blocked: too many wrong codes' && r.ip === ip),
+    ).toHaveLength(1);
     expect(server.logs.text).not.toContain(auth.user_code);
 
     // Another address is not held back, and the code still works there.
