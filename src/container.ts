@@ -42,7 +42,7 @@ import { adminApiAudience, createAdminSurface } from './http/admin/admin-surface
 import { createApp } from './http/app.ts';
 import { type ClientAuthThrottle, createClientAuthThrottle } from './http/client-auth-throttle.ts';
 import { createDevicePages } from './http/device-pages.tsx';
-import { createDeviceThrottle } from './http/device-throttle.ts';
+import { createDeviceThrottle, type DeviceThrottle } from './http/device-throttle.ts';
 import { createHttpAuthenticator } from './http/middleware/authenticate.ts';
 import { createPasswordThrottle, type PasswordThrottle } from './http/password-throttle.ts';
 import { createProtocolPages } from './http/protocol-pages.tsx';
@@ -89,6 +89,8 @@ export interface Web {
   throttle: ClientAuthThrottle | null;
   /** failed password sign-ins (HTTP Basic on the admin API); null when both limits are off */
   passwordThrottle: PasswordThrottle | null;
+  /** wrong device user codes and the device polling pace (RFC 8628) */
+  deviceThrottle: DeviceThrottle;
   /** whether the server is shutting down (readiness answers 503 then) */
   setShuttingDown(): void;
 }
@@ -315,6 +317,7 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
       provider,
       throttle,
       passwordThrottle,
+      deviceThrottle,
       setShuttingDown: () => {
         shuttingDown = true;
       },

@@ -27,6 +27,8 @@ export interface DeviceThrottle {
   recordFailure(ip: string, log: Logger): Promise<number>;
   /** The polling pace of the token endpoint (oidc/device-flow.ts). */
   pacer: PollPacer;
+  /** Deletes counts, blocks and poll marks that ended over an hour ago (of every throttle on the table). */
+  purgeExpired(): Promise<void>;
 }
 
 export function createDeviceThrottle(deps: {
@@ -72,6 +74,8 @@ export function createDeviceThrottle(deps: {
       );
       return Math.max(0, ...counted.map((c) => c.blockedMs));
     },
+
+    purgeExpired: () => throttle.purgeExpired(),
 
     pacer: {
       async tooSoon(deviceCode) {
