@@ -2,6 +2,7 @@ import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { approveOnDevicePage, authorizeDevice, DEVICE_GRANT, devicePost, makeDeviceClient, pollToken } from '../../support/device.ts';
 import { makeApi, makeClient } from '../../support/fixtures.ts';
+import { sendRaw } from '../../support/raw-http.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { makePerson } from '../../support/sign-in.ts';
 
@@ -45,6 +46,25 @@ describe('device authorization grant (RFC 8628)', () => {
       expect(body.verification_uri_complete).toBe(`${server.url}/device?user_code=${body.user_code}`);
       expect(body.expires_in).toBe(600);
       expect(body.interval).toBe(2);
+    });
+
+    it('publishes the verification URIs under the issuer whatever the Host header says', async () => {
+      const client = await makeDeviceClient(server.services);
+      const res = await sendRaw(server.url, {
+        method: 'POST',
+        path: '/oauth/device/code',
+        headers: {
+          host: 'attacker.example',
+          'x-forwarded-host': 'attacker.example',
+          'x-forwarded-proto': 'https',
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams({ client_id: client.clientId, scope: 'openid' }).toString(),
+      });
+      expect(res.status, res.body).toBe(200);
+      const body = JSON.parse(res.body) as Record<string, string>;
+      expect(body.verification_uri).toBe(`${server.url}/device`);
+      expect(body.verification_uri_complete?.startsWith(`${server.url}/device?user_code=`)).toBe(true);
     });
 
     it('authenticates a confidential client (Basic) and refuses a wrong secret with invalid_client', async () => {
