@@ -4,11 +4,13 @@ import type { Context } from 'koa';
 import { errors } from 'oidc-provider';
 import type { BrandingConfig } from '../../config/config.ts';
 import type { ApiResourceService } from '../../domain/api-resources/api-resource.service.ts';
+import { DEVICE_CODE_GRANT } from '../../domain/applications/application.schema.ts';
 import type { ApplicationService } from '../../domain/applications/application.service.ts';
 import type { UserService } from '../../domain/users/user.service.ts';
 import { hasControlCharacters } from '../../lib/control-characters.ts';
 import { readForm } from '../../oidc/form-body.ts';
 import { INTERACTION_PATH, type Interactions, type InteractionView, interactionUrl, isInteractionGone } from '../../oidc/interactions.ts';
+import { OIDC_ROUTES } from '../../oidc/routes.ts';
 import { CSRF_FIELD, csrfToken, isCsrfToken } from '../csrf.ts';
 import {
   type ApiAccessRequest,
@@ -84,7 +86,10 @@ export function registerInteractionRoutes(router: Router, deps: InteractionRoute
         const clientId = ctx.state.interactionClientId ?? (typeof ctx.query.client_id === 'string' ? ctx.query.client_id : undefined);
         const record = clientId && !hasControlCharacters(clientId) ? await deps.applications.findClient(clientId) : null;
         const client = record?.isActive ? clientSummary(record) : null;
-        sendPage(ctx, <ErrorPage kind="expired-interaction" startAgainHref={client?.homeUri ?? null} requestId={ctx.state.reqId} />, {
+        // A device's sign-in starts again where the person types the code (RFC 8628 §3.3).
+        const device = record?.isActive && record.grantTypes.includes(DEVICE_CODE_GRANT);
+        const startAgain = device ? OIDC_ROUTES.code_verification : (client?.homeUri ?? null);
+        sendPage(ctx, <ErrorPage kind="expired-interaction" startAgainHref={startAgain} requestId={ctx.state.reqId} />, {
           branding,
           status: 400,
         });

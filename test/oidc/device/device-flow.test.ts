@@ -1,10 +1,18 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { approveOnDevicePage, authorizeDevice, DEVICE_GRANT, devicePost, makeDeviceClient, pollToken } from '../../support/device.ts';
+import {
+  approveOnDevicePage,
+  authorizeDevice,
+  DEVICE_GRANT,
+  devicePost,
+  makeDeviceClient,
+  openConfirm,
+  pollToken,
+} from '../../support/device.ts';
 import { makeApi, makeClient } from '../../support/fixtures.ts';
 import { sendRaw } from '../../support/raw-http.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
-import { makePerson } from '../../support/sign-in.ts';
+import { browse, follow, formAction, hiddenField, makePerson } from '../../support/sign-in.ts';
 
 /**
  * The device authorization grant (RFC 8628) end to end over HTTP: discovery, the device
@@ -212,6 +220,37 @@ describe('device authorization grant (RFC 8628)', () => {
       expect(res.body).toEqual({ error: 'expired_token', error_description: expect.any(String) });
       const person = await makePerson(shortLived.services);
       await expect(approveOnDevicePage(shortLived.url, auth.user_code, person)).rejects.toThrow(/code not accepted \(400\)/);
+    });
+
+    it('offers to start again at the code-entry page when the sign-in of a device request expired', async () => {
+      const slow = await startTestServer({ env: { INTERACTION_TTL_SECONDS: '1' } });
+      try {
+        const client = await makeDeviceClient(slow.services);
+        const person = await makePerson(slow.services);
+        const auth = await authorizeDevice(slow.url, client);
+        const { jar, confirm } = await openConfirm(slow.url, auth.user_code);
+        const login = await follow(
+          slow.url,
+          jar,
+          await browse(slow.url, jar, formAction(confirm.body) as string, {
+            xsrf: hiddenField(confirm.body, 'xsrf') as string,
+            user_code: auth.user_code,
+            confirm: 'yes',
+          }),
+        );
+        expect(login.body).toContain('name="password"');
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        const expired = await browse(slow.url, jar, formAction(login.body) as string, {
+          csrf: hiddenField(login.body, 'csrf') as string,
+          username: person.username,
+          password: person.password,
+        });
+        expect(expired.status).toBe(400);
+        expect(expired.body).toContain('This sign-in has expired');
+        expect(expired.body).toContain('href="/device"');
+      } finally {
+        await slow.close();
+      }
     });
 
     it('refuses the grant to a client not registered for it with unauthorized_client', async () => {
