@@ -9,6 +9,7 @@ import { ROOT, startTestServer, type TestServer } from '../../support/server.ts'
 import { makePerson } from '../../support/sign-in.ts';
 import { expectNoAxeViolations } from '../support/axe.ts';
 import { expectNoCspViolations, expectNoDialogs, useBrowser } from '../support/browser.ts';
+import { expectKeyboardPass } from '../support/keyboard.ts';
 import { expectUsableAt360 } from '../support/usability.ts';
 
 /**
@@ -62,8 +63,10 @@ describe('device flow in the browser', () => {
     return { client, config, authorization, polling };
   }
 
-  /** The checks every device page gets, and its screenshot when asked for. */
+  /** The checks every device page gets (returning its keyboard stops), and its screenshot when asked for. */
   async function checkPage(page: Page, name: string) {
+    // First, while focus is still at the top of the freshly loaded page.
+    const stops = await expectKeyboardPass(page);
     await expectNoAxeViolations(page);
     await expectUsableAt360(page);
     await expectNoCspViolations(page);
@@ -76,6 +79,7 @@ describe('device flow in the browser', () => {
       await page.screenshot({ path: join(dir, `device-flow-${name}.png`), fullPage: true });
       if (before) await page.setViewportSize(before);
     }
+    return stops;
   }
 
   it('a person enters the code, confirms, signs in, and the polling device gets its tokens', { timeout: 90_000 }, async () => {
@@ -91,7 +95,8 @@ describe('device flow in the browser', () => {
 
     await page.goto(authorization.verification_uri);
     await expect.poll(() => page.title()).toMatch(/Connect a device/);
-    await checkPage(page, 'entry');
+    const entryStops = await checkPage(page, 'entry');
+    expect(entryStops[0]?.element).toBe('input#user-code');
     // Typed as a person might: lower case, without the dash.
     await page.getByLabel('Code').fill(authorization.user_code.toLowerCase().replace('-', ''));
     await page.getByRole('button', { name: 'Continue' }).click();
@@ -102,7 +107,7 @@ describe('device flow in the browser', () => {
     expect(confirm).toContain('Living-room TV');
     expect(confirm).toContain(authorization.user_code);
     expect(confirm).toContain('Photo Library');
-    await checkPage(page, 'confirm');
+    expect((await checkPage(page, 'confirm')).map((s) => s.name)).toEqual(expect.arrayContaining(['Allow', 'Deny']));
     await page.getByRole('button', { name: 'Allow' }).click();
 
     // Signing in: the sign-in page of the code flow.
@@ -129,7 +134,11 @@ describe('device flow in the browser', () => {
     const page = await phone();
     await page.goto(authorization.verification_uri_complete as string);
     await page.getByRole('button', { name: 'Deny' }).waitFor();
-    await page.getByRole('button', { name: 'Deny' }).click();
+    // By keyboard alone: Tab to Deny, then Enter.
+    await page.getByRole('button', { name: 'Allow' }).focus();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Deny');
+    await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Request denied' }).waitFor();
     await checkPage(page, 'denied');
     await expect(polling).rejects.toMatchObject({ error: 'access_denied' });
