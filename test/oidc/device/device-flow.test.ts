@@ -99,7 +99,9 @@ describe('device authorization grant (RFC 8628)', () => {
       const machine = await makeClient(server.services);
       const res = await devicePost(server.url, '/oauth/device/code', machine, { scope: 'openid' });
       expect(res.status).toBe(400);
-      expect(res.body.error).toBe('unauthorized_client');
+      expect(res.body).toEqual({ error: 'unauthorized_client', error_description: expect.any(String) });
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/);
     });
 
     it('refuses a malformed scope with invalid_scope, and ignores one it does not know (RFC 6749 §3.3)', async () => {
