@@ -41,6 +41,8 @@ import { createUserStore } from './domain/users/user.store.ts';
 import { adminApiAudience, createAdminSurface } from './http/admin/admin-surface.ts';
 import { createApp } from './http/app.ts';
 import { type ClientAuthThrottle, createClientAuthThrottle } from './http/client-auth-throttle.ts';
+import { createDevicePages } from './http/device-pages.tsx';
+import { createDeviceThrottle, type DeviceThrottle } from './http/device-throttle.ts';
 import { createHttpAuthenticator } from './http/middleware/authenticate.ts';
 import { createPasswordThrottle, type PasswordThrottle } from './http/password-throttle.ts';
 import { createProtocolPages } from './http/protocol-pages.tsx';
@@ -90,6 +92,8 @@ export interface Web {
   throttle: ClientAuthThrottle | null;
   /** failed password sign-ins (HTTP Basic on the admin API); null when both limits are off */
   passwordThrottle: PasswordThrottle | null;
+  /** wrong device user codes and the device polling pace (RFC 8628) */
+  deviceThrottle: DeviceThrottle;
   /** whether the server is shutting down (readiness answers 503 then) */
   setShuttingDown(): void;
 }
@@ -209,6 +213,14 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
     keyRing = ring;
     const revokeGrant = createGrantRevoker({ artifacts, revocations, longestAccessTokenTtl: () => apis.longestAccessTokenTtl(), clock });
     const pages = createProtocolPages({ branding: config.branding, applications, users });
+    const devicePages = createDevicePages({
+      branding: config.branding,
+      applications,
+      users,
+      apis,
+      csrfKey: keys.csrfKey,
+      secure: new URL(config.issuer).protocol === 'https:',
+    });
     const claims = createTokenClaims({ access, applications });
     const providerDeps: ProviderDeps = {
       issuer: config.issuer,
@@ -219,7 +231,9 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
       users,
       revokeGrant,
       pages,
+      devicePages: devicePages.pages,
       signIn: config.signIn,
+      deviceFlow: config.deviceFlow,
       cookieKeys: keys.cookieKeys,
       defaultAccessTokenTtlSeconds: config.accessTokenTtlSeconds,
       trustProxy: config.trustProxy,
@@ -237,6 +251,7 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
         : { kind: 'memory' as const };
     const throttle = createClientAuthThrottle({ config: config.clientAuthThrottle, store: throttleStore });
     const passwordThrottle = createPasswordThrottle({ config: config.passwordThrottle, store: throttleStore });
+    const deviceThrottle = createDeviceThrottle({ config: config.deviceFlow, password: config.passwordThrottle, store: throttleStore });
     // The kinds of token introspection and revocation know, tried in order (token-inspector.ts).
     const issuedPartiesExist = createIssuedPartiesCheck({ applications, apis, access });
     const inspector = createTokenInspector({
@@ -287,6 +302,12 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
       pages,
       authorizationRequestsPerIpPerMinute: config.signIn.authorizationRequestsPerIpPerMinute,
       logoutWithoutSession: createLogoutWithoutSession(() => provider.current, `${config.issuer}${OIDC_ROUTES.end_session}/success`),
+      device: {
+        provider: () => provider.current,
+        pages: devicePages,
+        throttle: deviceThrottle,
+        pollIntervalSeconds: config.deviceFlow.pollIntervalSeconds,
+      },
       signIn: {
         interactions: createInteractions(() => provider.current),
         users,
@@ -307,6 +328,7 @@ export function createContainer({ config, db, keys, clock, log }: ContainerDeps)
       provider,
       throttle,
       passwordThrottle,
+      deviceThrottle,
       setShuttingDown: () => {
         shuttingDown = true;
       },

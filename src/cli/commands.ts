@@ -94,9 +94,9 @@ function clientCreateBody(v: FlagValues) {
   if (unserved) throw new UsageError(`this server does not serve the ${unserved} grant; it serves: ${SERVED_GRANT_TYPES.join(', ')}`);
   // The AWX field holds one grant; refresh_token rides along with the grant that issues refresh tokens.
   const [primary] = grantTypes.filter((g) => g !== 'refresh_token');
-  if (!primary) throw new UsageError('--grant-types: refresh_token comes with authorization_code (give both)');
+  if (!primary) throw new UsageError('--grant-types: refresh_token comes with authorization_code or the device code grant (give both)');
   if (grantTypes.filter((g) => g !== 'refresh_token').length > 1) {
-    throw new UsageError('--grant-types: give one grant type, plus refresh_token beside authorization_code');
+    throw new UsageError('--grant-types: give one grant type, plus refresh_token beside authorization_code or the device code grant');
   }
   if (v.public && v.type !== undefined && v.type !== 'public') throw new UsageError('give --public or --type, not both');
   return checked(
@@ -254,7 +254,7 @@ export const COMMANDS: CommandSpec[] = [
       'grant-types': {
         type: 'string',
         value: 'LIST',
-        description: `its grant type (authorization_grant_type), one the server serves: ${SERVED_GRANT_TYPES.join(', ')} (default client_credentials); refresh_token beside authorization_code`,
+        description: `its grant type (authorization_grant_type), one the server serves: ${SERVED_GRANT_TYPES.join(', ')} (default client_credentials); refresh_token beside authorization_code or the device code grant`,
       },
       api: { type: 'string', multiple: true, value: 'URI', description: 'an API it may request tokens for' },
       scopes: {

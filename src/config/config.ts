@@ -36,6 +36,8 @@ export interface Config {
   defaultApplicationForNewUsers: boolean;
   /** lifetimes of the sign-in state (oidc/provider.ts `ttl`) */
   signIn: SignInConfig;
+  /** the device authorization grant (oidc/device-flow.ts, http/routes/device.tsx) */
+  deviceFlow: DeviceFlowConfig;
   /** ADMIN_USERNAME / ADMIN_PASSWORD: the superuser the server makes at start when missing (the password is a secret) */
   bootstrapAdmin: { username: string; password: string } | null;
 }
@@ -47,6 +49,16 @@ export interface SignInConfig {
   authorizationRequestsPerIpPerMinute: number;
   sessionTtlSeconds: number;
   refreshTokenTtlSeconds: number;
+}
+
+/** The device authorization grant (RFC 8628). */
+export interface DeviceFlowConfig {
+  /** lifetime of a device code and its user code */
+  codeTtlSeconds: number;
+  /** the polling `interval`; polling sooner while pending is `slow_down` */
+  pollIntervalSeconds: number;
+  /** wrong user codes per client IP per password failure window (0: off) */
+  maxUserCodeFailuresPerIp: number;
 }
 
 /** argon2id cost parameters. */
@@ -231,6 +243,11 @@ export function loadConfig(environment: Record<string, string | undefined>): Con
       authorizationRequestsPerIpPerMinute: env.AUTHORIZATION_REQUESTS_PER_IP_PER_MINUTE,
       sessionTtlSeconds: env.SESSION_TTL_SECONDS,
       refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+    }),
+    deviceFlow: Object.freeze({
+      codeTtlSeconds: env.DEVICE_CODE_TTL_SECONDS,
+      pollIntervalSeconds: env.DEVICE_POLL_INTERVAL_SECONDS,
+      maxUserCodeFailuresPerIp: env.DEVICE_USER_CODE_MAX_FAILURES_PER_IP,
     }),
     bootstrapAdmin:
       env.ADMIN_USERNAME && env.ADMIN_PASSWORD ? Object.freeze({ username: env.ADMIN_USERNAME, password: env.ADMIN_PASSWORD }) : null,

@@ -217,6 +217,33 @@ export const EnvSchema = z.object({
     .describe(
       'Lifetime of a refresh token, and the longest a grant (a consent given to an application) lasts. Each use returns a new refresh token (rotation) that expires no later than its grant.',
     ),
+  DEVICE_CODE_TTL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(86400)
+    .default(600)
+    .describe(
+      'Device authorization grant (RFC 8628): how long a device code and its user code stay usable (`expires_in`). After it the device hears `expired_token` and a person typing the code is told it expired.',
+    ),
+  DEVICE_POLL_INTERVAL_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(60)
+    .default(5)
+    .describe(
+      'Device authorization grant: the `interval` a device must wait between polls of the token endpoint; a device polling sooner while the request is pending is told `slow_down` (RFC 8628 §3.5). Counted across all instances.',
+    ),
+  DEVICE_USER_CODE_MAX_FAILURES_PER_IP: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(1_000_000)
+    .default(20)
+    .describe(
+      'Wrong, expired or used user codes a client IP (an IPv6 /64; see TRUST_PROXY) may type on the device page per PASSWORD_FAILURE_WINDOW_SECONDS (RFC 8628 §5.1); past it the address is refused (a page saying so, 429) for PASSWORD_BLOCK_SECONDS, doubling with each further block within a day up to PASSWORD_MAX_BLOCK_SECONDS. Counted across all instances. `0` turns this limit off.',
+    ),
   ADMIN_USERNAME: Username.optional().describe(
     'With ADMIN_PASSWORD: a superuser created at start if no user has this username (idempotent; an existing user, and a password changed since, are left alone).',
   ),

@@ -7,6 +7,7 @@ import type { ApiResourceService } from '../domain/api-resources/api-resource.se
 import type { ApplicationService } from '../domain/applications/application.service.ts';
 import type { KeyRing } from '../domain/signing-keys/signing-key.schema.ts';
 import type { Clock } from '../lib/clock.ts';
+import { deviceAuthorizationEndpoint } from '../oidc/device-flow.ts';
 import type { JwtSigner } from '../oidc/jwt-signer.ts';
 import type { LogoutWithoutSession } from '../oidc/logout-without-session.ts';
 import { finishProtocolAnswers } from '../oidc/protocol-answers.ts';
@@ -27,6 +28,7 @@ import { requestContext } from './middleware/request-context.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { serveOnlyServedRoutes } from './middleware/served-routes.ts';
 import { registerPageAssets } from './pages/index.ts';
+import { type DeviceRouteDeps, deviceRoutes } from './routes/device.tsx';
 import { type ReadinessCheck, registerHealthRoutes } from './routes/health.ts';
 import { type InteractionRouteDeps, registerInteractionRoutes } from './routes/interaction.tsx';
 import { registerProtocolRoutes } from './routes/protocol.ts';
@@ -61,6 +63,8 @@ export interface AppDeps {
   authorizationRequestsPerIpPerMinute?: number;
   /** answers a logout with nobody signed in without oidc-provider, which would store a Session */
   logoutWithoutSession?: LogoutWithoutSession;
+  /** the device flow's verification pages (routes/device.tsx) and polling `interval` (RFC 8628) */
+  device?: Omit<DeviceRouteDeps, 'branding'> & { pollIntervalSeconds: number };
 }
 
 /**
@@ -101,6 +105,7 @@ export function createApp(deps: AppDeps): Koa {
           })
         : null,
       checks: { applications: deps.applications, servedGrantTypes: SERVED_GRANT_TYPES },
+      pacer: deps.device?.throttle?.pacer ?? null,
     }),
   });
 
@@ -132,7 +137,12 @@ export function createApp(deps: AppDeps): Koa {
     app.use(limitAuthorizationRequests({ perMinute: deps.authorizationRequestsPerIpPerMinute, branding: deps.branding }));
   }
   if (deps.logoutWithoutSession && deps.pages) app.use(logoutWithoutSession({ logout: deps.logoutWithoutSession, pages: deps.pages }));
-  app.use(libraryPageHeaders([OIDC_ROUTES.authorization, OIDC_ROUTES.end_session]));
+  if (deps.device) {
+    // In front of the library's device routes: they check what a person types before it does.
+    app.use(deviceRoutes({ ...deps.device, branding: deps.branding }));
+    app.use(deviceAuthorizationEndpoint({ applications: deps.applications, intervalSeconds: deps.device.pollIntervalSeconds }));
+  }
+  app.use(libraryPageHeaders([OIDC_ROUTES.authorization, OIDC_ROUTES.end_session, OIDC_ROUTES.code_verification]));
   app.use(deps.provider.middleware);
   return app;
 }

@@ -9,11 +9,16 @@ import { createHmac, type KeyObject, timingSafeEqual } from 'node:crypto';
  *   that the browser's signed `_interaction` cookie must name too (oidc/interactions.ts checks it).
  *   A page elsewhere can neither read the token nor make the browser send the cookie with a
  *   cross-site POST (SameSite=Lax), and the uid of someone else's sign-in is not known to it.
+ * - The device flow's code-entry form (http/device-pages.tsx) is bound to `device` + a random value
+ *   in its own cookie (`_device_entry`, HttpOnly, SameSite=Lax): a "signed double submit" that
+ *   needs no session, so a person typing a code before signing in costs no stored state. The
+ *   library's own device forms (confirm, deny) carry its `xsrf` field, which it checks against
+ *   the browser session it keeps from that point on.
  * - An unsafe admin API request made with the browser session is bound to that session: `session`
  *   + the session's id (its cookie value), read by the page from `GET /api/v1/me` and sent back in
  *   the `X-CSRF-Token` header (the "synchronizer token" pattern of the OWASP CSRF cheat sheet).
  */
-export type CsrfPurpose = 'interaction' | 'session';
+export type CsrfPurpose = 'interaction' | 'session' | 'device';
 
 export function csrfToken(key: KeyObject, purpose: CsrfPurpose, boundTo: string): string {
   return createHmac('sha256', key).update(`${purpose}\u0000${boundTo}`).digest('base64url');

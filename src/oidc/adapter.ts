@@ -13,6 +13,15 @@ const GRANT_SOURCES: Readonly<Record<string, string>> = {
   BackchannelAuthenticationRequest: 'backchannel authentication request',
 };
 
+/**
+ * Seconds a model's row stays readable past the expiry oidc-provider gives it. A device code must
+ * still be found once expired, or the polling device would hear `invalid_grant` ("not found")
+ * instead of RFC 8628 §3.5's `expired_token` (lib/actions/grants/device_code.js checks `isExpired`
+ * on the code it found), and a person typing it would be told it is wrong rather than expired. The
+ * payload's own `exp` still decides: an expired code issues nothing.
+ */
+const READABLE_AFTER_EXPIRY_SECONDS: Readonly<Record<string, number>> = { DeviceCode: 600 };
+
 /** The key a grant is remembered by: one person and one client (consent is asked once per pair). */
 export function grantLookup(accountId: string, clientId: string): string {
   return `${accountId}\u0000${clientId}`;
@@ -76,7 +85,8 @@ export function createAdapterClass(deps: {
         this.model === 'Grant' && typeof payload.accountId === 'string' && typeof payload.clientId === 'string'
           ? grantLookup(payload.accountId, payload.clientId)
           : undefined;
-      return artifacts.upsert(this.model, id, payload as ArtifactPayload, expiresIn, lookup);
+      const kept = READABLE_AFTER_EXPIRY_SECONDS[this.model];
+      return artifacts.upsert(this.model, id, payload as ArtifactPayload, kept && expiresIn ? expiresIn + kept : expiresIn, lookup);
     }
     async find(id: string): Promise<AdapterPayload | undefined> {
       if (hasControlCharacters(id)) return undefined;

@@ -1,5 +1,5 @@
 import type { ClientMetadata } from 'oidc-provider';
-import type { ClientRecord } from '../domain/applications/application.schema.ts';
+import { type ClientRecord, DEVICE_CODE_GRANT } from '../domain/applications/application.schema.ts';
 import { ALLOWED_ORIGINS_METADATA } from './cors.ts';
 
 /**
@@ -11,8 +11,8 @@ import { ALLOWED_ORIGINS_METADATA } from './cors.ts';
  * secret as a key, are disabled.
  *
  * A client of the code flow gets its exact redirect URIs (oidc-provider compares them as strings,
- * RFC 9700 §2.1), its post-logout redirect URIs, and `require_auth_time` (every ID token says when
- * the person signed in, OIDC Core §2).
+ * RFC 9700 §2.1) and its post-logout redirect URIs; it and a device client (RFC 8628) get
+ * `require_auth_time` (every ID token says when the person signed in, OIDC Core §2).
  */
 export function toClientMetadata(record: ClientRecord, enabledGrantTypes: ReadonlySet<string>): ClientMetadata {
   const grantTypes = record.grantTypes.filter((g) => enabledGrantTypes.has(g));
@@ -26,7 +26,8 @@ export function toClientMetadata(record: ClientRecord, enabledGrantTypes: Readon
     grant_types: grantTypes,
     response_types: usesCode ? ['code'] : [],
     redirect_uris: usesCode ? record.redirectUris : [],
-    ...(usesCode ? { post_logout_redirect_uris: record.postLogoutRedirectUris, require_auth_time: true } : {}),
+    ...(usesCode ? { post_logout_redirect_uris: record.postLogoutRedirectUris } : {}),
+    ...(usesCode || grantTypes.includes(DEVICE_CODE_GRANT) ? { require_auth_time: true } : {}),
     [ALLOWED_ORIGINS_METADATA]: record.allowedOrigins,
   };
 }

@@ -44,6 +44,11 @@ export interface InteractionView {
   loginHint: string | null;
   /** at the consent prompt: what is to be granted */
   missing: MissingGrant;
+  /**
+   * a device flow's sign-in (RFC 8628): the person already approved the request on the device
+   * confirm page, and the pages send a refusal straight back to the device verification step
+   */
+  deviceFlow: boolean;
 }
 
 /** The error interactionDetails throws when the interaction (its cookie or its stored record) is gone. */
@@ -95,6 +100,7 @@ export function createInteractions(provider: () => Provider): Interactions {
         clientId: String(params.client_id),
         accountId: interaction.session?.accountId ?? null,
         loginHint: typeof params.login_hint === 'string' ? params.login_hint : null,
+        deviceFlow: typeof interaction.deviceCode === 'string',
         missing: {
           oidcScopes: strings(details.missingOIDCScope),
           claims: strings(details.missingOIDCClaims),

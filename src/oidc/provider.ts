@@ -1,6 +1,6 @@
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from 'pino';
-import type { SignInConfig } from '../config/config.ts';
+import type { DeviceFlowConfig, SignInConfig } from '../config/config.ts';
 import type { AccessService } from '../domain/access/access.service.ts';
 import type { ApiResourceService } from '../domain/api-resources/api-resource.service.ts';
 import type { ApplicationService } from '../domain/applications/application.service.ts';
@@ -10,11 +10,12 @@ import type { UserService } from '../domain/users/user.service.ts';
 import { createExtraTokenClaims, createFindAccount, OIDC_CLAIMS } from './accounts.ts';
 import { createAdapterClass } from './adapter.ts';
 import { ALLOWED_ORIGINS_METADATA, clientBasedCORS } from './cors.ts';
+import { USER_CODE_CHARSET, USER_CODE_MASK } from './device-flow.ts';
 import { subscribeProviderEvents } from './events.ts';
 import type { GrantRevoker } from './grant-revocation.ts';
 import { createLoadExistingGrant, interactionPageUrl, signInPolicy } from './interactions.ts';
 import { compareClientSecretsWith, publishUrlsFromIssuer } from './internals.ts';
-import type { ProtocolPages } from './protocol-pages.ts';
+import type { DeviceFlowPages, ProtocolPages } from './protocol-pages.ts';
 import { resourceIndicators } from './resources.ts';
 import { OIDC_ROUTES } from './routes.ts';
 import { isServedRoute, SERVED_GRANT_TYPES } from './surface.ts';
@@ -48,7 +49,10 @@ export interface ProviderDeps {
   revokeGrant: GrantRevoker;
   /** the pages oidc-provider renders itself (protocol-pages.ts) */
   pages: ProtocolPages;
+  /** the device flow's pages (http/device-pages.tsx) */
+  devicePages: DeviceFlowPages;
   signIn: SignInConfig;
+  deviceFlow: DeviceFlowConfig;
   cookieKeys: string[];
   defaultAccessTokenTtlSeconds: number;
   trustProxy: boolean;
@@ -66,7 +70,7 @@ export const ENABLED_GRANT_TYPES: ReadonlySet<string> = new Set(SERVED_GRANT_TYP
  * Each option links to https://github.com/panva/node-oidc-provider/tree/main/docs#configuration-options.
  */
 export function buildProvider(deps: ProviderDeps, keyRing: KeyRing): Provider {
-  const { issuer, apis, applications, artifacts, log, pages, signIn } = deps;
+  const { issuer, apis, applications, artifacts, log, pages, devicePages, signIn } = deps;
   // RFC 6265 §4.1.2.5: Secure when browsers reach the issuer over https (http/app.ts marks such
   // requests secure even behind a TLS-terminating proxy, so the cookies can be set).
   const personClaims = createExtraTokenClaims(deps);
@@ -146,7 +150,34 @@ export function buildProvider(deps: ProviderDeps, keyRing: KeyRing): Provider {
         postLogoutSuccessSource: (ctx) => pages.loggedOut(ctx, ctx.oidc.client?.clientId),
       },
       pushedAuthorizationRequests: { enabled: isServedRoute('pushed_authorization_request') },
-      deviceFlow: { enabled: isServedRoute('device_authorization') },
+      // RFC 8628, with Gatehouse's pages (http/device-pages.tsx); the code-entry page itself and its
+      // throttle are http/routes/device.tsx's, `interval` and `slow_down` are oidc/device-flow.ts's.
+      deviceFlow: {
+        enabled: isServedRoute('device_authorization'),
+        charset: USER_CODE_CHARSET,
+        mask: USER_CODE_MASK,
+        // shown on the confirm page (§5.4: helps a person tell a phishing request from their own device)
+        deviceInfo: (ctx) => ({ ip: ctx.ip, ua: ctx.get('user-agent').slice(0, 200) || undefined }),
+        userCodeInputSource: (ctx, _form, _out, err) =>
+          devicePages.deviceCode(ctx, err, ctx.oidc.entities.DeviceCode?.clientId ?? ctx.oidc.client?.clientId),
+        userCodeConfirmSource: (ctx, form, client, deviceInfo, userCode) => {
+          const params = (ctx.oidc.entities.DeviceCode?.params ?? {}) as { scope?: unknown; resource?: unknown };
+          const resource = params.resource;
+          const info = (deviceInfo ?? {}) as { ip?: unknown; ua?: unknown };
+          return devicePages.deviceConfirm(ctx, form, {
+            clientId: client.clientId,
+            accountId: ctx.oidc.session?.accountId,
+            userCode,
+            scope: typeof params.scope === 'string' ? params.scope : undefined,
+            resources: (Array.isArray(resource) ? resource : [resource]).filter((r): r is string => typeof r === 'string'),
+            device: {
+              ip: typeof info.ip === 'string' ? info.ip : undefined,
+              userAgent: typeof info.ua === 'string' ? info.ua : undefined,
+            },
+          });
+        },
+        successSource: (ctx) => devicePages.deviceDone(ctx, ctx.oidc.client?.clientId),
+      },
       // #featuresclientcredentials — RFC 6749 §4.4
       clientCredentials: { enabled: true },
       // #featuresintrospection / #featuresrevocation — on so discovery advertises them; Gatehouse
@@ -169,6 +200,7 @@ export function buildProvider(deps: ProviderDeps, keyRing: KeyRing): Provider {
       Session: (_ctx, session) => (session.accountId ? signIn.sessionTtlSeconds : 600),
       Grant: signIn.refreshTokenTtlSeconds,
       RefreshToken: signIn.refreshTokenTtlSeconds,
+      DeviceCode: deps.deviceFlow.codeTtlSeconds,
     },
     // #renderError — the one error page (http/pages), never the library's JSON or a stack trace
     renderError: (ctx, out, err) => pages.error(ctx, out, err),

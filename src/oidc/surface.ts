@@ -1,4 +1,4 @@
-import type { GrantType } from '../domain/applications/application.schema.ts';
+import { DEVICE_CODE_GRANT, type GrantType } from '../domain/applications/application.schema.ts';
 import { DISCOVERY_PATH, OAUTH_DISCOVERY_PATH, OIDC_ROUTES } from './routes.ts';
 
 /**
@@ -9,9 +9,9 @@ import { DISCOVERY_PATH, OAUTH_DISCOVERY_PATH, OIDC_ROUTES } from './routes.ts';
  * service refuses the others).
  *
  * Machines (client credentials) and people: the authorization endpoint with the sign-in pages
- * (http/routes/interaction.ts), UserInfo and RP-initiated logout. Still off: pushed authorization
- * requests and the device flow (`device_authorization` and `code_verification` here, the device
- * code grant below, and `features.deviceFlow` in provider.ts turn it on).
+ * (http/routes/interaction.ts), UserInfo, RP-initiated logout and the device authorization grant
+ * (RFC 8628: its endpoint, the verification pages of http/routes/device.tsx, and the device code
+ * grant). Still off: pushed authorization requests.
  */
 export type ProtocolRoute = keyof typeof OIDC_ROUTES;
 
@@ -23,13 +23,15 @@ export const SERVED_ROUTES: ReadonlySet<ProtocolRoute> = new Set<ProtocolRoute>(
   'userinfo',
   'end_session',
   'jwks',
+  'device_authorization',
+  'code_verification',
 ]);
 
 /**
  * Grant types the token endpoint serves: RFC 6749 §4.4 client credentials, §4.1 the authorization
- * code (with PKCE, RFC 7636) and §6 refresh tokens.
+ * code (with PKCE, RFC 7636), §6 refresh tokens and RFC 8628 §3.4 the device code.
  */
-export const SERVED_GRANT_TYPES: readonly GrantType[] = ['client_credentials', 'authorization_code', 'refresh_token'];
+export const SERVED_GRANT_TYPES: readonly GrantType[] = ['client_credentials', 'authorization_code', 'refresh_token', DEVICE_CODE_GRANT];
 
 export const isServedRoute = (route: ProtocolRoute): boolean => SERVED_ROUTES.has(route);
 

@@ -13,8 +13,8 @@ export function startJanitor({ services, db, log }: Container, web: Web): () => 
     Promise.all([
       services.artifacts.deleteExpired(),
       services.revocations.purgeExpired(),
-      // Both throttles share one table: either purge clears it (the password throttle may run alone).
-      (web.throttle ?? web.passwordThrottle)?.purgeExpired(),
+      // The throttles share one table: any purge clears it (the device throttle always runs).
+      (web.throttle ?? web.passwordThrottle ?? web.deviceThrottle).purgeExpired(),
     ]).catch((err) => log.warn({ err }, 'purging expired rows failed'));
     if (db.kind === 'postgres') {
       services.artifacts

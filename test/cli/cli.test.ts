@@ -447,28 +447,6 @@ describe('gatehouse CLI while a server runs', { timeout: 60_000 }, () => {
       expect((await server.services.applications.list()).map((a) => a.name)).not.toContain(name);
     });
 
-    // The sign-in grants are served now (issue 11); the device flow's is the one still off.
-    for (const grants of [
-      'urn:ietf:params:oauth:grant-type:device_code',
-      'authorization_code,urn:ietf:params:oauth:grant-type:device_code',
-    ]) {
-      it(`a grant type the server does not serve exits 2 naming the served ones [${grants}]`, async () => {
-        const name = `unserved-grant-${Date.now()}`;
-        const result = await cli(
-          'clients',
-          'create',
-          '--name',
-          name,
-          '--grant-types',
-          grants,
-          '--redirect-uri',
-          'https://app.example.test/cb',
-        );
-        expectOneLineError(result, 2, /does not serve the .* grant; it serves: client_credentials/);
-        expect((await server.services.applications.list()).map((a) => a.name)).not.toContain(name);
-      });
-    }
-
     it('a scope the API does not define exits 2 naming it', async () => {
       const api = await makeApi(server.services, { scopes: ['read'] });
       const name = `unknown-scope-${Date.now()}`;

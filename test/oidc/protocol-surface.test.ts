@@ -5,9 +5,9 @@ import { startTestServer, type TestServer } from '../support/server.ts';
 
 /**
  * The server serves what oidc/surface.ts lists — the machine surface (token, introspection,
- * revocation, JWKS, discovery) and the sign-in surface (authorization, UserInfo, logout) — and
- * nothing else: the routes oidc-provider would otherwise answer (PAR, device authorization and
- * verification) are neither reachable nor advertised, and no other spelling of a served route
+ * revocation, JWKS, discovery) and the people surface (authorization, UserInfo, logout, device
+ * authorization and verification) — and nothing else: the routes oidc-provider would otherwise
+ * answer (PAR) are neither reachable nor advertised, and no other spelling of a served route
  * reaches the library around the checks in front of it. Anonymous requests write nothing
  * (issue 8, item 5): before, each `GET /oauth/logout` stored a Session.
  */
@@ -34,9 +34,6 @@ describe('protocol surface: only what is served is reachable and advertised', ()
     const form = { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(clientId, clientSecret) };
     return [
       { method: 'POST', path: '/oauth/par', headers: form, body: authorize.toString() },
-      { method: 'POST', path: '/oauth/device/code', headers: form, body: 'scope=openid' },
-      { method: 'GET', path: '/device' },
-      { method: 'POST', path: '/device', headers: form, body: 'user_code=ABCD-EFGH' },
       // Served routes spelled otherwise: oidc-provider's router would match them, past the
       // client-authentication throttle and the token fast path, which match the exact path.
       { method: 'POST', path: '/OAUTH/TOKEN', headers: form, body: 'grant_type=client_credentials' },
@@ -45,6 +42,7 @@ describe('protocol surface: only what is served is reachable and advertised', ()
       { method: 'POST', path: '/Oauth/Introspect', headers: form, body: 'token=abc' },
       { method: 'GET', path: `/OAUTH/Authorize/?${authorize}` },
       { method: 'GET', path: '/oauth/logout/' },
+      { method: 'GET', path: '/Device' },
     ];
   }
 
@@ -74,6 +72,9 @@ describe('protocol surface: only what is served is reachable and advertised', ()
       { method: 'GET', path: '/oauth/userinfo', headers: { authorization: 'Bearer abc' } },
       { method: 'POST', path: '/oauth/userinfo', headers: { authorization: 'Bearer abc' } },
       { method: 'GET', path: '/interaction/some-uid', headers: html },
+      { method: 'GET', path: '/device', headers: html },
+      { method: 'POST', path: '/device', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'user_code=ABCD-EFGH' },
+      { method: 'GET', path: '/device?user_code=BCDF-GHJK', headers: html },
     ];
   }
 
@@ -94,7 +95,7 @@ describe('protocol surface: only what is served is reachable and advertised', ()
     expect(await countArtifacts()).toBe(before);
   });
 
-  it('writes no row under a flood of anonymous logout, authorization, userinfo, PAR and device requests', async () => {
+  it('writes no row under a flood of anonymous logout, authorization, userinfo, device-page and PAR requests', async () => {
     const client = await makeLegacyCodeClient(server);
     const before = await countArtifacts();
     const requests = [...(await unservedRequests(client.clientId, client.clientSecret)), ...anonymousRequests(client.clientId)];
@@ -132,40 +133,26 @@ describe('protocol surface: only what is served is reachable and advertised', ()
     }
   });
 
-  it('refuses the device grant at the token endpoint for a client still registered for it', async () => {
-    const client = await makeLegacyCodeClient(server);
-    await server.sql(`UPDATE applications SET grant_types = array_append(grant_types, $2) WHERE client_id = $1`, [
-      client.clientId,
-      'urn:ietf:params:oauth:grant-type:device_code',
-    ]);
-    const res = await fetch(`${server.url}/oauth/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basicAuth(client.clientId, client.clientSecret) },
-      body: 'grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Adevice_code&device_code=abc',
-    });
-    expect(res.status).toBe(400);
-    expect(((await res.json()) as { error: string }).error).toBe('unsupported_grant_type');
-  });
-
   describe('discovery lists only what is served (RFC 8414 §2, OpenID Connect Discovery 1.0 §3)', () => {
-    const UNSERVED_ENDPOINTS = [
-      'pushed_authorization_request_endpoint',
-      'device_authorization_endpoint',
-      'registration_endpoint',
-      'backchannel_authentication_endpoint',
-    ];
+    const UNSERVED_ENDPOINTS = ['pushed_authorization_request_endpoint', 'registration_endpoint', 'backchannel_authentication_endpoint'];
 
     for (const path of ['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']) {
       it(`names no endpoint that is not served, and exactly the grants served [${path}]`, async () => {
         const doc = (await (await fetch(`${server.url}${path}`)).json()) as Record<string, unknown>;
         for (const member of UNSERVED_ENDPOINTS) expect(doc, member).not.toHaveProperty(member);
-        expect([...(doc.grant_types_supported as string[])].sort()).toEqual(['authorization_code', 'client_credentials', 'refresh_token']);
+        expect([...(doc.grant_types_supported as string[])].sort()).toEqual([
+          'authorization_code',
+          'client_credentials',
+          'refresh_token',
+          'urn:ietf:params:oauth:grant-type:device_code',
+        ]);
         // the code flow only (RFC 9700 §2.1.2), with PKCE S256 (§2.1.1)
         expect(doc.response_types_supported).toEqual(['code']);
         expect(doc.code_challenge_methods_supported).toEqual(['S256']);
         expect(doc.authorization_endpoint).toBe(`${server.url}/oauth/authorize`);
         expect(doc.userinfo_endpoint).toBe(`${server.url}/oauth/userinfo`);
         expect(doc.end_session_endpoint).toBe(`${server.url}/oauth/logout`);
+        expect(doc.device_authorization_endpoint).toBe(`${server.url}/oauth/device/code`);
         expect(doc.token_endpoint).toBe(`${server.url}/oauth/token`);
         expect(doc.introspection_endpoint).toBe(`${server.url}/oauth/introspect`);
         expect(doc.revocation_endpoint).toBe(`${server.url}/oauth/revoke`);

@@ -34,6 +34,9 @@ const PATHS = [
   '/oauth/userinfo',
   '/oauth/par',
   '/oauth/device/code',
+  // the device verification page (issue 11): pages, never a 5xx, and nothing stored for a visitor
+  '/device',
+  '/device/some-uid',
 ] as const;
 
 /** Methods HTTP defines (RFC 9110 §9) plus PATCH; anything else may be 501 Not Implemented. */

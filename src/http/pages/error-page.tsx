@@ -21,6 +21,13 @@ export type ErrorPageProps = (
     }
   | { kind: 'access-denied'; client?: ClientSummary | null }
   | {
+      /** too many wrong device codes from this address (RFC 8628 §5.1): blocked for a while */
+      kind: 'too-many-attempts';
+      retryAfterSeconds: number;
+      /** the code-entry page, to try again once the block ends */
+      retryHref: string;
+    }
+  | {
       kind: 'generic';
       /**
        * a short reason a person may act on: an exposed OAuth `error_description` such as
@@ -42,6 +49,7 @@ export const ERROR_PAGE_STATUS: Readonly<Record<ErrorPageKind, number>> = {
   'unknown-client': 400,
   'invalid-user-code': 400,
   'access-denied': 403,
+  'too-many-attempts': 429,
   generic: 500,
 };
 
@@ -125,6 +133,24 @@ export function ErrorPage(props: ErrorPageProps) {
           {reference}
         </Layout>
       );
+    case 'too-many-attempts': {
+      const minutes = Math.max(1, Math.ceil(props.retryAfterSeconds / 60));
+      return (
+        <Layout title="Too many attempts" hasError>
+          <p>Too many codes that do not work were entered from your network, so entering codes is paused for a while.</p>
+          <p>
+            Try again in {minutes === 1 ? 'a minute' : `${minutes} minutes`}. Check the code on your device carefully, or start again there
+            to get a new one.
+          </p>
+          <Actions>
+            <LinkButton variant="secondary" href={safeHref(props.retryHref) ?? '/'}>
+              Enter a code
+            </LinkButton>
+          </Actions>
+          {reference}
+        </Layout>
+      );
+    }
     default:
       return (
         <Layout title="Something went wrong" hasError>

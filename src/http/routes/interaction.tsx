@@ -4,11 +4,13 @@ import type { Context } from 'koa';
 import { errors } from 'oidc-provider';
 import type { BrandingConfig } from '../../config/config.ts';
 import type { ApiResourceService } from '../../domain/api-resources/api-resource.service.ts';
+import { DEVICE_CODE_GRANT } from '../../domain/applications/application.schema.ts';
 import type { ApplicationService } from '../../domain/applications/application.service.ts';
 import type { UserService } from '../../domain/users/user.service.ts';
 import { hasControlCharacters } from '../../lib/control-characters.ts';
 import { readForm } from '../../oidc/form-body.ts';
 import { INTERACTION_PATH, type Interactions, type InteractionView, interactionUrl, isInteractionGone } from '../../oidc/interactions.ts';
+import { OIDC_ROUTES } from '../../oidc/routes.ts';
 import { CSRF_FIELD, csrfToken, isCsrfToken } from '../csrf.ts';
 import {
   type ApiAccessRequest,
@@ -30,6 +32,10 @@ import { clientSummary, errorPageFor } from '../protocol-pages.tsx';
  * POST /interaction/:uid/consent    decision=approve → the client gets its code (303);
  *                                   decision=deny → "access denied", with the way back to the client
  * POST /interaction/:uid/abort      Cancel on the login page: as deny
+ *
+ * A device flow (RFC 8628) signs in through the same pages; its consent is the device confirm page
+ * shown before (http/device-pages.tsx), so its consent step finishes without asking again, and a
+ * refusal goes straight back to the device verification step, which tells the device.
  *
  * oidc-provider sends the browser here (`interactions.url`) with an `_interaction` cookie naming
  * the interaction; these routes read and finish it through oidc/interactions.ts. Every form carries
@@ -80,7 +86,10 @@ export function registerInteractionRoutes(router: Router, deps: InteractionRoute
         const clientId = ctx.state.interactionClientId ?? (typeof ctx.query.client_id === 'string' ? ctx.query.client_id : undefined);
         const record = clientId && !hasControlCharacters(clientId) ? await deps.applications.findClient(clientId) : null;
         const client = record?.isActive ? clientSummary(record) : null;
-        sendPage(ctx, <ErrorPage kind="expired-interaction" startAgainHref={client?.homeUri ?? null} requestId={ctx.state.reqId} />, {
+        // A device's sign-in starts again where the person types the code (RFC 8628 §3.3).
+        const device = record?.isActive && record.grantTypes.includes(DEVICE_CODE_GRANT);
+        const startAgain = device ? OIDC_ROUTES.code_verification : (client?.homeUri ?? null);
+        sendPage(ctx, <ErrorPage kind="expired-interaction" startAgainHref={startAgain} requestId={ctx.state.reqId} />, {
           branding,
           status: 400,
         });
@@ -164,6 +173,9 @@ export function registerInteractionRoutes(router: Router, deps: InteractionRoute
     asPage(async (ctx, uid) => {
       const view = await interactions.details(ctx, uid);
       if (view.prompt === 'login') return renderLogin(ctx, view, null, view.loginHint?.slice(0, LONGEST_USERNAME) ?? '');
+      // A device flow's consent was given on the device confirm page (routes/device.tsx), which
+      // listed the same request before the person signed in: asking again would be asking twice.
+      if (view.prompt === 'consent' && view.deviceFlow) return seeOther(ctx, await interactions.finishConsent(ctx, uid));
       if (view.prompt === 'consent') return renderConsent(ctx, view);
       throw new errors.InvalidRequest(`this sign-in step (${view.prompt}) is not supported`);
     }),
@@ -252,6 +264,9 @@ export function registerInteractionRoutes(router: Router, deps: InteractionRoute
   async function denied(ctx: Context, view: InteractionView, uid: string) {
     const client = await clientOf(ctx, view);
     const returnTo = await interactions.deny(ctx, uid);
+    // A device hears the refusal only once the verification step resumes (RFC 8628 §3.5
+    // access_denied): go there at once; it shows the "denied" page (http/device-pages.tsx).
+    if (view.deviceFlow) return seeOther(ctx, returnTo);
     sendPage(
       ctx,
       <ErrorPage kind="access-denied" client={{ name: client.summary.name, homeUri: returnTo }} requestId={ctx.state.reqId} />,
