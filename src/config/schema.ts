@@ -197,7 +197,7 @@ export const EnvSchema = z.object({
     .max(1_000_000)
     .default(120)
     .describe(
-      'Authorization requests (`/oauth/authorize`) answered per client IP (an IPv6 /64; see TRUST_PROXY) per minute, counted by each instance in memory; past it the browser gets a "too many requests" page (429) with Retry-After. A valid authorization request stores the state of its sign-in, the one write an anonymous browser can cause: this bounds it. `0` turns the limit off.',
+      'Authorization requests (`/oauth/authorize`, and devices\' `POST /oauth/device/code`) answered per client IP (an IPv6 /64; see TRUST_PROXY) per minute, counted by each instance in memory; past it the browser gets a "too many requests" page (429) with Retry-After, a device a 429 `slow_down`. A valid authorization request stores the state of its sign-in (a device request its device code), the one write an anonymous caller can cause: this bounds it. `0` turns the limit off.',
     ),
   SESSION_TTL_SECONDS: z.coerce
     .number()

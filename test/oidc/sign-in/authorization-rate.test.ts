@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { devicePost, makeDeviceClient } from '../../support/device.ts';
 import { startTestServer, type TestServer } from '../../support/server.ts';
 import { authorizeUrl, browse, CookieJar, makeWebClient } from '../../support/sign-in.ts';
 
@@ -36,6 +37,26 @@ describe('authorization requests per address', () => {
     expect(refused.body).toContain('Too many sign-in requests');
     expect(refused.headers.get('set-cookie')).toBeNull();
     expect(await interactions()).toBe(before + 5);
+  });
+
+  it("counts a device's authorization requests too (RFC 8628 §3.1): past the limit a 429 slow_down, and no device code", async () => {
+    const devices = await startTestServer({ env: { AUTHORIZATION_REQUESTS_PER_IP_PER_MINUTE: '3' } });
+    try {
+      const client = await makeDeviceClient(devices.services, { public: true });
+      const codes = async () =>
+        (await devices.sql<{ n: number }>("SELECT count(*)::int AS n FROM oidc_artifacts WHERE model = 'DeviceCode'"))[0]?.n ?? 0;
+      for (let i = 0; i < 3; i++)
+        expect((await devicePost(devices.url, '/oauth/device/code', client, { scope: 'openid' })).status).toBe(200);
+      expect(await codes()).toBe(3);
+      const refused = await devicePost(devices.url, '/oauth/device/code', client, { scope: 'openid' });
+      expect(refused.status).toBe(429);
+      expect(refused.body.error).toBe('slow_down');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(refused.headers.get('cache-control')).toBe('no-store');
+      expect(await codes()).toBe(3);
+    } finally {
+      await devices.close();
+    }
   });
 
   it('turns off with 0', async () => {
