@@ -161,6 +161,10 @@ export function applicationToWire(app: ApplicationView, clientSecret?: string | 
   };
 }
 
+/** Wire bodies of kept list pages, by page object (weakly) and query string. */
+type ApplicationPageWire = { count: number; next: string | null; previous: string | null; results: ApplicationWire[] };
+const wireBodies = new WeakMap<object, Map<string, ApplicationPageWire>>();
+
 const ListQuery = listQuery(['name', '-name', 'created', '-created'], {
   client_id: z.string().max(200).optional(),
   name: z.string().max(200).optional(),
@@ -193,7 +197,17 @@ export function applicationRoutes({ applications, apiTokens, permissions }: Pick
           { clientId: query.client_id, name: query.name, ownerUserId: query.user, organizationId: query.organization },
           { ...paging(query), orderBy: query.order_by },
         );
-        return { body: pageBody(ctx, page, (a) => applicationToWire(a)) };
+        // A kept page (the service answers the same object until it changes) keeps its wire body
+        // per query string (the next/previous links), so the guard's parse is kept with it too.
+        const bodies = wireBodies.get(page) ?? new Map<string, ApplicationPageWire>();
+        wireBodies.set(page, bodies);
+        let body = bodies.get(ctx.querystring);
+        if (!body) {
+          body = pageBody(ctx, page, (a) => applicationToWire(a));
+          // a few spellings of the same page's query at most: made-up ones are answered, not kept
+          if (bodies.size < 8) bodies.set(ctx.querystring, body);
+        }
+        return { body };
       },
     }),
     defineRoute({

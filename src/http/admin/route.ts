@@ -149,6 +149,9 @@ function authorise(route: AnyRoute, principal: Principal | undefined, method: st
   throw new AppError('auth.forbidden', `this needs the permission ${codename}`, { status: 403, details: { permission: codename } });
 }
 
+/** Parsed answers by the body object a handler returned (weakly: they go with it). */
+const parsedBodies = new WeakMap<object, unknown>();
+
 function guarded(route: AnyRoute) {
   return async function guardedRoute(ctx: Context, _next: Next): Promise<void> {
     const principal = ctx.state.principal;
@@ -180,9 +183,14 @@ function guarded(route: AnyRoute) {
     ctx.status = status;
     if (status === 204) return;
     let body: unknown = result.body;
-    if (route.response) {
+    // A body the handler kept and answers again (the same object: a kept list page) passed the
+    // schema the first time; kept bodies are never changed, so its parse is kept beside it.
+    const kept = typeof result.body === 'object' && result.body !== null ? parsedBodies.get(result.body) : undefined;
+    if (kept !== undefined) body = kept;
+    else if (route.response) {
       try {
         body = route.response.parse(result.body);
+        if (typeof result.body === 'object' && result.body !== null) parsedBodies.set(result.body, body);
       } catch (err) {
         // Our answer does not match our own schema: a bug here, not a bad request.
         if (err instanceof ZodError) throw new AppError('route.invalid_response', 'internal error', { status: 500, cause: err });
