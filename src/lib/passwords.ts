@@ -36,7 +36,7 @@ export interface PasswordHasher {
  * sign-ins costs `limit × memory` at most, and on a 2-core machine one more at once gains no
  * throughput, only memory (measured: `npm run bench -- --scenarios code-flow`).
  */
-export const concurrentHashesDefault = (): number => Math.max(1, Math.min(4, availableParallelism()));
+const concurrentHashesDefault = (): number => Math.max(1, Math.min(4, availableParallelism()));
 
 export function createPasswordHasher(params: PasswordHashParams, concurrent = concurrentHashesDefault()): PasswordHasher {
   const gate = createGate(concurrent);

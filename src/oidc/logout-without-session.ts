@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { errors, type Provider } from 'oidc-provider';
+import { createBrowserSessionReader } from './browser-session.ts';
 
 /**
  * RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) of a browser in which nobody is
@@ -29,15 +30,10 @@ export interface LogoutWithoutSession {
 export const LOGOUT_PARAMETERS = ['id_token_hint', 'post_logout_redirect_uri', 'state', 'ui_locales', 'client_id', 'logout_hint'] as const;
 
 export function createLogoutWithoutSession(provider: () => Provider, signedOutPath: string): LogoutWithoutSession {
+  const readSession = createBrowserSessionReader(provider);
   return {
-    async hasSignedInSession(ctx) {
-      const { Session, cookieName } = provider();
-      // Signed with the cookie keys (the app's, shared with oidc-provider): a forged value reads as none.
-      const id = ctx.cookies.get(cookieName.call(provider(), 'session'), { signed: true });
-      if (!id) return false;
-      const session = await Session.find(id);
-      return typeof session?.accountId === 'string';
-    },
+    // The admin API's reader of the same cookie: signature checked, never saved, no lookup without it.
+    hasSignedInSession: async (ctx) => (await readSession(ctx)) !== null,
 
     async destination(params) {
       const { Client, IdToken } = provider();
