@@ -102,10 +102,9 @@ export interface DeviceAuthorizationDeps {
  *   5 seconds), the pace `pacePolling` holds devices to.
  */
 export function deviceAuthorizationEndpoint(deps: DeviceAuthorizationDeps) {
-  const path = OIDC_ROUTES.device_authorization.toUpperCase();
   return async function deviceAuthorizationMiddleware(ctx: Context, next: Next): Promise<unknown> {
-    const folded = ctx.path.toUpperCase();
-    if (ctx.method !== 'POST' || (folded !== path && folded !== `${path}/`)) return next();
+    // Only this spelling reaches here (served-routes.ts answers the others).
+    if (ctx.method !== 'POST' || ctx.path !== OIDC_ROUTES.device_authorization) return next();
     const read = await readProviderForm(ctx);
     const params = read ? singleValued(read.params) : null;
     if (read && params && params.request === undefined && params.request_uri === undefined) {

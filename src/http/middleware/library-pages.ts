@@ -15,11 +15,8 @@ import { pageContentSecurityPolicy } from '../pages/security-headers.ts';
  * redirect URIs or post-logout redirect URIs.
  */
 export function libraryPageHeaders(paths: readonly string[]) {
-  const prefixes = paths.map((p) => p.toLowerCase());
-  const applies = (path: string) => {
-    const lower = path.toLowerCase();
-    return prefixes.some((p) => lower === p || lower.startsWith(`${p}/`));
-  };
+  // Paths as discovery spells them: served-routes.ts answers every other spelling before this runs.
+  const applies = (path: string) => paths.some((p) => path === p || path.startsWith(`${p}/`));
   return async function libraryPageHeadersMiddleware(ctx: Context, next: Next): Promise<void> {
     if (!applies(ctx.path)) return next();
     ctx.set('Content-Security-Policy', `${pageContentSecurityPolicy()}; script-src 'self'`);

@@ -49,7 +49,8 @@ const SHOWN_CODE_CHARS = 64;
 
 export function deviceRoutes(deps: DeviceRouteDeps) {
   const { pages, throttle, branding } = deps;
-  const entryPath = VERIFICATION_PATH.toUpperCase();
+  // Paths as discovery spells them: served-routes.ts answers every other spelling before this runs.
+  const entryPath = VERIFICATION_PATH;
 
   async function sendBlocked(ctx: Context, ms: number) {
     const retryAfterSeconds = Math.max(1, Math.ceil(ms / 1000));
@@ -92,7 +93,7 @@ export function deviceRoutes(deps: DeviceRouteDeps) {
   }
 
   return async function deviceRoutesMiddleware(ctx: Context, next: Next): Promise<unknown> {
-    const path = ctx.path.toUpperCase();
+    const { path } = ctx;
     if (path.startsWith(`${entryPath}/`) && path.length > entryPath.length + 1) {
       // The library's resume after signing in: only for a browser it keeps a session for.
       if ((ctx.method === 'GET' || ctx.method === 'HEAD') && !(await hasStoredSession(deps.provider(), ctx))) {
@@ -104,7 +105,7 @@ export function deviceRoutes(deps: DeviceRouteDeps) {
       }
       return next();
     }
-    if (path !== entryPath && path !== `${entryPath}/`) return next();
+    if (path !== entryPath) return next();
 
     if (ctx.method === 'GET' || ctx.method === 'HEAD') {
       const typed = ctx.query.user_code;
