@@ -31,7 +31,13 @@ const PATHS = [
   // browser-facing and not served ones (issue 8 item 5): an anonymous request writes nothing
   '/oauth/authorize',
   '/oauth/logout',
+  '/oauth/logout/confirm',
+  '/oauth/logout/success',
   '/oauth/userinfo',
+  // the sign-in pages and their forms (issue 11)
+  '/interaction/some-uid',
+  '/interaction/some-uid/login',
+  '/interaction/some-uid/consent',
   '/oauth/par',
   '/oauth/device/code',
   // the device verification page (issue 11): pages, never a 5xx, and nothing stored for a visitor
