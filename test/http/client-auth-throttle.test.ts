@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database } from '../../src/db/database.ts';
 import { basicAuth, makeMachineSetup } from '../support/fixtures.ts';
-import { newMasterKey, startTestServer, type TestServer } from '../support/server.ts';
-import { createTestDatabase, TEST_DB, type TestDatabase } from '../support/test-database.ts';
+import { useTwoInstances } from '../support/instances.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { TEST_DB } from '../support/test-database.ts';
 import { expectOAuthError, FORM, type RawResponse, send } from '../support/tokens.ts';
 
 /**
@@ -314,22 +315,10 @@ describe('client authentication throttle: blocks end and grow', () => {
 
 // PGlite is one process per database: sharing between instances only exists on PostgreSQL.
 describe.runIf(TEST_DB === 'postgres')('client authentication throttle: two instances on one PostgreSQL database', () => {
-  let db: TestDatabase;
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    const env = { ...LIMITS, MASTER_KEY: newMasterKey(), CLIENT_AUTH_MAX_FAILURES_PER_IP_PER_MINUTE: '1000' };
-    a = await startTestServer({ db, env });
-    b = await startTestServer({ db, env });
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await db?.drop();
-  });
+  const instances = useTwoInstances({ ...LIMITS, CLIENT_AUTH_MAX_FAILURES_PER_IP_PER_MINUTE: '1000' });
 
   it('share one count per client id and one block', async () => {
+    const { a, b } = instances;
     const client = await makeMachineSetup(a.services);
     const at = (server: TestServer): Endpoint => ({
       name: 'token',

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth, CHEAP_PASSWORDS, call, makeUser, uniqueName } from '../support/admin-http.ts';
-import { newMasterKey, startTestServer, type TestServer } from '../support/server.ts';
-import { createTestDatabase, TEST_DB, type TestDatabase } from '../support/test-database.ts';
+import { useTwoInstances } from '../support/instances.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { TEST_DB } from '../support/test-database.ts';
 import type { RawResponse } from '../support/tokens.ts';
 
 /**
@@ -163,22 +164,10 @@ describe('password throttle: blocks end', () => {
 });
 
 describe.runIf(TEST_DB === 'postgres')('password throttle: two instances on one PostgreSQL database', () => {
-  let db: TestDatabase;
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    const MASTER_KEY = newMasterKey();
-    a = await startTestServer({ db, env: { ...LIMITS, MASTER_KEY } });
-    b = await startTestServer({ db, env: { ...LIMITS, MASTER_KEY } });
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await db?.drop();
-  });
+  const instances = useTwoInstances(LIMITS);
 
   it('share one count per account and one block: the other instance refuses the right password', async () => {
+    const { a, b } = instances;
     const user = await makeUser(a.services, { password: PASSWORD });
     const statuses: number[] = [];
     for (let i = 0; i < PER_ACCOUNT + 1; i++) {

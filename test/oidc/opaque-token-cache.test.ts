@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basicAuth, makeApi, makeClient } from '../support/fixtures.ts';
-import { newMasterKey, startTestServer, type TestServer } from '../support/server.ts';
-import { createTestDatabase, TEST_DB, type TestDatabase } from '../support/test-database.ts';
+import { useTwoInstances } from '../support/instances.ts';
+import { startTestServer, type TestServer } from '../support/server.ts';
+import { TEST_DB } from '../support/test-database.ts';
 import { basicTokenRequest, FORM, introspect, send } from '../support/tokens.ts';
 
 /**
@@ -56,22 +57,10 @@ describe('opaque access tokens read from memory', () => {
 });
 
 describe.runIf(TEST_DB === 'postgres')('opaque access tokens across instances sharing a database', () => {
-  let db: TestDatabase;
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    const env = { MASTER_KEY: newMasterKey() };
-    a = await startTestServer({ db, env });
-    b = await startTestServer({ db, env: { ...env, ISSUER: a.url } });
-  });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-    await db?.drop();
-  });
+  const instances = useTwoInstances({}, { oneIssuer: true });
 
   it('answers active: false at an instance that had read the token, once another revoked it', async () => {
+    const { a, b } = instances;
     const setup = await opaqueSetup(a);
     const token = await opaqueToken(a, setup);
     expect((await introspect(b.url, setup, token)).active).toBe(true);

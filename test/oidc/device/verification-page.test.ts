@@ -11,10 +11,11 @@ import {
   pollToken,
 } from '../../support/device.ts';
 import { makeApi } from '../../support/fixtures.ts';
+import { useTwoInstances } from '../../support/instances.ts';
 import { sendRaw } from '../../support/raw-http.ts';
-import { newMasterKey, startTestServer, type TestServer } from '../../support/server.ts';
+import { startTestServer, type TestServer } from '../../support/server.ts';
 import { browse, CookieJar, formAction, hiddenField, makePerson } from '../../support/sign-in.ts';
-import { createTestDatabase, TEST_DB, type TestDatabase } from '../../support/test-database.ts';
+import { TEST_DB } from '../../support/test-database.ts';
 
 /**
  * The verification page of the device flow (RFC 8628 §3.3): code entry (case- and
@@ -266,22 +267,10 @@ describe('device verification page: no throttle when the limit is 0', () => {
 });
 
 describe.runIf(TEST_DB === 'postgres')('device user-code throttle: two instances on one PostgreSQL database', () => {
-  let db: TestDatabase;
-  let a: TestServer;
-  let b: TestServer;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-    const MASTER_KEY = newMasterKey();
-    a = await startTestServer({ db, env: { ...ENV, MASTER_KEY } });
-    b = await startTestServer({ db, env: { ...ENV, MASTER_KEY } });
-  });
-  afterAll(async () => {
-    await a?.close();
-    await b?.close();
-    await db?.drop();
-  });
+  const instances = useTwoInstances(ENV);
 
   it('share one count per address and one block', async () => {
+    const { a, b } = instances;
     const ip = freshIp();
     const statuses: number[] = [];
     for (let i = 0; i < LIMIT + 1; i++) {
@@ -293,6 +282,7 @@ describe.runIf(TEST_DB === 'postgres')('device user-code throttle: two instances
   });
 
   it('share the polling pace: a poll on the other instance right after one is slow_down', async () => {
+    const { a, b } = instances;
     const client = await makeDeviceClient(a.services);
     const auth = await authorizeDevice(a.url, client);
     expect((await pollToken(a.url, client, auth.device_code)).body.error).toBe('authorization_pending');
