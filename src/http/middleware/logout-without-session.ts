@@ -24,7 +24,7 @@ export function logoutWithoutSession(deps: { logout: LogoutWithoutSession; pages
       // Read as oidc-provider reads it; a body it would refuse to parse is left for it to refuse.
       const form = await readProviderForm(ctx);
       if (!form) return next();
-      form.replay();
+      // answered here: the library never reads this body, so it is not handed back (`replay`)
       raw = form.params;
     }
     try {
